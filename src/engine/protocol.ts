@@ -1,0 +1,180 @@
+// The engine's public contract: what the extension (over IPC), the CLI, the benchmark and the
+// tests (in-process) may ask of it, and the events it streams back. Plain data only, so every
+// type here survives structured cloning across the process boundary.
+
+export type SpeculationMode = "off" | "clasp" | "lookup" | "hybrid" | "auto";
+
+export type GpuChoice = "auto" | "cuda" | "metal" | "vulkan" | "cpu";
+
+/** The CLaSp knobs a user can turn (settings panel, `clasp.*` settings). */
+export interface SpeculationSettings {
+    mode: SpeculationMode;
+    /** Fraction of decoder layers the draft skips (M = round(ratio · L)), 0–0.8. */
+    skipRatio: number;
+    /** Upper bound on draft tokens per round. */
+    maxDraftTokens: number;
+    /** Draft early exit: stop drafting when the draft's top-1 probability drops below this. */
+    minConfidence: number;
+    /** Re-run the layer-selection DP every this many verify rounds (sparse persistence). */
+    updateInterval: number;
+}
+
+export const defaultSpeculationSettings: SpeculationSettings = {
+    mode: "auto",
+    skipRatio: 0.5,
+    maxDraftTokens: 8,
+    minConfidence: 0.7,
+    updateInterval: 32,
+};
+
+export interface LoadOptions {
+    /** Absolute path of a GGUF file (already resolved/downloaded). */
+    modelPath: string;
+    gpu?: GpuChoice;
+    contextSize?: number;
+    threads?: number;
+    /** Use the CLaSp-patched native build (required for layer-skip modes). */
+    requireClaspBuild?: boolean;
+}
+
+export interface ModelInfo {
+    path: string;
+    name: string;
+    architecture: string;
+    layers: number;
+    embeddingSize: number;
+    vocabularySize: number;
+    contextSize: number;
+    /** FIM tokens found in the model's vocabulary (never guessed from the file name). */
+    hasFim: boolean;
+    supportsLayerSkip: boolean;
+    backend: "cuda" | "metal" | "vulkan" | "cpu";
+}
+
+export interface CompletionRequest {
+    /** Text before the cursor (the engine keeps only what fits its budget). */
+    prefix: string;
+    /** Text after the cursor. */
+    suffix: string;
+    /** Snippets from other files, placed before the prefix within a token budget. */
+    extraContext?: { path: string; text: string }[];
+    filePath?: string;
+    languageId?: string;
+    maxTokens?: number;
+    maxLines?: number;
+    /** Stop generating after this many milliseconds (the text so far is returned). */
+    timeoutMs?: number;
+    temperature?: number;
+    seed?: number;
+    /** Stop at the first newline (used when text follows the cursor on its line). */
+    singleLine?: boolean;
+    /** Override the configured speculation mode for this request. */
+    mode?: SpeculationMode;
+}
+
+export type StopReason =
+    | "eog"
+    | "maxTokens"
+    | "maxLines"
+    | "suffixOverlap"
+    | "singleLine"
+    | "timeout"
+    | "abort";
+
+export interface RequestTimings {
+    promptTokens: number;
+    /** Prompt tokens whose KV cache was reused from the previous request. */
+    reusedTokens: number;
+    promptMs: number;
+    firstTokenMs: number;
+    totalMs: number;
+    tokensPerSecond: number;
+}
+
+export interface CompletionResult {
+    text: string;
+    generatedTokens: number;
+    stopReason: StopReason;
+    usedFim: boolean;
+    timings: RequestTimings;
+    speculation?: RequestSpeculationStats;
+}
+
+/** Free-form generation (the "CLaSp: Generate" command): streamed through progress events. */
+export interface GenerateRequest {
+    prompt: string;
+    maxTokens?: number;
+    temperature?: number;
+    seed?: number;
+    mode?: SpeculationMode;
+}
+
+export interface RequestSpeculationStats {
+    mode: SpeculationMode;
+    rounds: number;
+    draftedTokens: number;
+    acceptedTokens: number;
+    /** acceptedTokens / draftedTokens. */
+    acceptance: number;
+    /** Tokens emitted per verify round (accepted drafts + the model's own token). */
+    meanAccepted: number;
+    dpRuns: number;
+    dpMs: number;
+    /** Indices of the layers the draft currently skips. */
+    skipSet: number[];
+}
+
+/** Rolling statistics streamed as `stats` events. */
+export interface SpeculationStats {
+    mode: SpeculationMode;
+    acceptance: number;
+    meanAccepted: number;
+    tokensPerSecond: number;
+    /** Against plain decoding timed on this model and machine; null until calibrated. */
+    measuredSpeedup: number | null;
+    plainTokensPerSecond: number | null;
+    dpSharePct: number;
+    skipSet: number[];
+    requests: number;
+    /** Whether the controller currently predicts speculation pays (auto mode). */
+    speculating: boolean;
+}
+
+export type EngineState = "stopped" | "starting" | "loading" | "ready" | "error";
+
+export interface EngineStatus {
+    state: EngineState;
+    model?: ModelInfo;
+    error?: string;
+}
+
+export interface DownloadRequest {
+    uri: string;
+    directory: string;
+}
+
+export interface DownloadProgress {
+    downloadedBytes: number;
+    totalBytes: number;
+}
+
+/** Requests the engine answers. Each key maps a method to its parameter and result. */
+export interface EngineMethods {
+    load: { params: LoadOptions; result: ModelInfo };
+    unload: { params: void; result: void };
+    complete: { params: CompletionRequest; result: CompletionResult };
+    generate: { params: GenerateRequest; result: CompletionResult };
+    configure: { params: Partial<SpeculationSettings>; result: SpeculationSettings };
+    status: { params: void; result: EngineStatus };
+    download: { params: DownloadRequest; result: { path: string } };
+}
+
+/** Events the engine streams without being asked. */
+export interface EngineEvents {
+    status: EngineStatus;
+    stats: SpeculationStats;
+    log: { level: "debug" | "info" | "warn" | "error"; message: string };
+}
+
+/** Per-request progress payloads (streamed text for generate, bytes for download). */
+export type ProgressPayload = { text: string } | DownloadProgress;
