@@ -1,0 +1,81 @@
+// The seam between prompt handling and token generation. The engine prefills the prompt
+// (reusing whatever KV cache matches), then hands the sequence to a Decoder, which commits
+// tokens through `onTokens` until it is told to stop. Plain decoding lives here; the
+// speculative decoders (src/engine/clasp/) implement the same interface, so every caller is
+// mode-agnostic and "lossless" means: same tokens through the same callback.
+import type { LlamaContextSequence, Token } from "node-llama-cpp";
+import type { RequestSpeculationStats } from "./protocol.ts";
+
+export interface DecodeInput {
+    sequence: LlamaContextSequence;
+    /**
+     * The last prompt token, not yet evaluated: the prompt before it is already in the KV cache
+     * (see `prefill`). Decoders evaluate it first, so its hidden states are theirs to capture.
+     */
+    pending: Token;
+    maxTokens: number;
+    /** 0 = greedy. */
+    temperature: number;
+    seed?: number;
+    signal?: AbortSignal;
+    /**
+     * Receives committed tokens in order, possibly several at once. Returning false stops
+     * decoding; tokens passed after that point are never committed.
+     */
+    onTokens(tokens: Token[]): boolean;
+    /** Tokens a lookup drafter may copy from: the prompt (prefix and suffix) and extra context. */
+    lookupSource?: readonly Token[];
+}
+
+export type DecodeEnd = "eog" | "maxTokens" | "stopped" | "abort";
+
+export interface DecodeOutcome {
+    end: DecodeEnd;
+    generatedTokens: number;
+    speculation?: RequestSpeculationStats;
+}
+
+export interface Decoder {
+    decode(input: DecodeInput): Promise<DecodeOutcome>;
+}
+
+/**
+ * Brings the sequence's KV cache to `tokens` minus the last one, evaluating only the suffix
+ * that differs from what is cached. Returns how many cached tokens were kept.
+ */
+export async function prefill(sequence: LlamaContextSequence, tokens: readonly Token[]): Promise<number> {
+    if (tokens.length === 0) throw new Error("prefill needs at least one token");
+    const body = tokens.slice(0, -1);
+    const cached = sequence.contextTokens;
+    let common = 0;
+    while (common < body.length && common < cached.length && cached[common] === body[common]) common++;
+    if (common < cached.length)
+        await sequence.eraseContextTokenRanges([{ start: common, end: sequence.nextTokenIndex }]);
+    if (common < body.length) await sequence.evaluateWithoutGeneratingNewTokens(body.slice(common));
+    return common;
+}
+
+/** One token at a time through node-llama-cpp's own sampler: the baseline every mode must equal. */
+export const plainDecoder: Decoder = {
+    async decode(input) {
+        const { sequence, maxTokens, signal } = input;
+        let generated = 0;
+        const isEog = (token: Token) => sequence.model.isEogToken(token);
+        const iterator = sequence.evaluate([input.pending], {
+            temperature: input.temperature,
+            seed: input.seed,
+        });
+        try {
+            for await (const token of iterator) {
+                if (signal?.aborted) return { end: "abort", generatedTokens: generated };
+                if (isEog(token)) return { end: "eog", generatedTokens: generated };
+                generated++;
+                if (!input.onTokens([token])) return { end: "stopped", generatedTokens: generated };
+                if (generated >= maxTokens) return { end: "maxTokens", generatedTokens: generated };
+            }
+        } finally {
+            await iterator.return();
+        }
+        return { end: "eog", generatedTokens: generated };
+    },
+};
