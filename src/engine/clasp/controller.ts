@@ -1,0 +1,194 @@
+// The online controller: it measures what a round really costs on this model and machine
+// (verify time by batch size, draft time per token, DP time) and how often drafts are accepted,
+// then predicts the speedup of each option with the cost model and picks the best one. In the
+// `auto` mode it also picks the draft source, the draft length and the number of skipped layers,
+// and turns speculation off while nothing is predicted to beat plain decoding.
+import { bestDraftLength, MovingAverage, type RoundCosts, VerifyCostTable } from "./costModel.ts";
+
+export type DraftSource = "lookup" | "layerSkip";
+
+export interface ControllerOptions {
+    layers: number;
+    maxDraftTokens: number;
+    /** DP runs every this many rounds; its cost is spread over them. */
+    updateInterval: number;
+    /** Skip counts `auto` may choose from. */
+    skipCandidates: readonly number[];
+    /** After this many rounds without speculation, draft once anyway to refresh the estimates. */
+    probeEvery: number;
+}
+
+/** Per-token acceptance α from a chain of drafts: accepted / (accepted + rejections), decayed. */
+export class AcceptanceEstimate {
+    #accepted: number;
+    #rejected: number;
+    #observed = 0;
+    constructor(prior: number, priorWeight = 2, readonly decay = 0.97) {
+        this.#accepted = prior * priorWeight;
+        this.#rejected = (1 - prior) * priorWeight;
+    }
+    get alpha(): number {
+        return this.#accepted / (this.#accepted + this.#rejected);
+    }
+    get observed(): number {
+        return this.#observed;
+    }
+    /** One round: `drafted` tokens proposed, the first `accepted` of them kept. */
+    record(drafted: number, accepted: number): void {
+        if (drafted <= 0) return;
+        this.#accepted = this.#accepted * this.decay + accepted;
+        this.#rejected = this.#rejected * this.decay + (accepted < drafted ? 1 : 0);
+        this.#observed += drafted;
+    }
+}
+
+export interface RoundPlan {
+    source: DraftSource | "none";
+    /** Draft length to ask for (0 with source "none"). */
+    gamma: number;
+    predictedSpeedup: number;
+}
+
+const priorAlpha: Record<DraftSource, number> = { lookup: 0.5, layerSkip: 0.6 };
+
+export class SpeculationController {
+    readonly verify = new VerifyCostTable();
+    readonly #options: ControllerOptions;
+    readonly #lookup = new AcceptanceEstimate(priorAlpha.lookup);
+    readonly #layerSkip = new Map<number, AcceptanceEstimate>();
+    readonly #draftMsPerToken = new Map<number, MovingAverage>();
+    readonly #dpMs = new MovingAverage(0.3);
+    #roundsSinceSpeculation = 0;
+
+    constructor(options: ControllerOptions) {
+        if (!(options.layers >= 1)) throw new Error(`controller needs a positive layer count, got ${options.layers}`);
+        this.#options = options;
+    }
+
+    recordVerify(batchSize: number, ms: number): void {
+        this.verify.record(batchSize, ms);
+    }
+
+    recordDraft(skipCount: number, draftedTokens: number, ms: number): void {
+        if (draftedTokens <= 0) return;
+        this.#draftAverage(skipCount).add(ms / draftedTokens);
+    }
+
+    recordDp(ms: number): void {
+        this.#dpMs.add(ms);
+    }
+
+    recordRound(source: DraftSource | "none", skipCount: number, drafted: number, accepted: number): void {
+        if (source === "none") {
+            this.#roundsSinceSpeculation++;
+            return;
+        }
+        this.#roundsSinceSpeculation = 0;
+        this.#estimate(source, skipCount).record(drafted, accepted);
+    }
+
+    alpha(source: DraftSource, skipCount: number): number {
+        return this.#estimate(source, skipCount).alpha;
+    }
+
+    /** Cost of one layer-skip draft token relative to a plain step (c), from measurements or L−M/L. */
+    draftCost(skipCount: number): number {
+        const step = this.verify.stepMs;
+        const measured = this.#draftMsPerToken.get(skipCount)?.value;
+        if (step !== undefined && measured !== undefined && step > 0) return measured / step;
+        return (this.#options.layers - skipCount) / this.#options.layers;
+    }
+
+    costs(source: DraftSource, skipCount: number): RoundCosts {
+        const step = this.verify.stepMs;
+        const dp = this.#dpMs.value;
+        const dpPerRound = source === "layerSkip" && step !== undefined && dp !== undefined
+            ? dp / step / Math.max(1, this.#options.updateInterval)
+            : 0;
+        return {
+            draftCost: source === "lookup" ? 0 : this.draftCost(skipCount),
+            verifyCost: (n) => this.verify.ratio(n),
+            overhead: dpPerRound,
+        };
+    }
+
+    /** The best draft length for one source; `available` caps it (a lookup match may be short). */
+    planFor(source: DraftSource, skipCount: number, available = this.#options.maxDraftTokens): RoundPlan {
+        const cap = Math.min(available, this.#options.maxDraftTokens);
+        const { gamma, speedup } = bestDraftLength(this.alpha(source, skipCount), cap, this.costs(source, skipCount));
+        return gamma > 0 ? { source, gamma, predictedSpeedup: speedup } : { source: "none", gamma: 0, predictedSpeedup: 1 };
+    }
+
+    /**
+     * Picks the round's draft: the source with the best predicted speedup above 1, or none. When
+     * nothing has been tried for `probeEvery` rounds, the best candidate drafts one token anyway:
+     * estimates only move when drafts are verified.
+     */
+    plan(candidates: { source: DraftSource; skipCount: number; available: number }[]): RoundPlan {
+        let best: RoundPlan = { source: "none", gamma: 0, predictedSpeedup: 1 };
+        let probe: RoundPlan | undefined;
+        for (const { source, skipCount, available } of candidates) {
+            if (available <= 0) continue;
+            const plan = this.planFor(source, skipCount, available);
+            if (plan.predictedSpeedup > best.predictedSpeedup) best = plan;
+            probe ??= { source, gamma: 1, predictedSpeedup: 1 };
+        }
+        if (best.source === "none" && probe && this.#roundsSinceSpeculation >= this.#options.probeEvery) return probe;
+        return best;
+    }
+
+    /**
+     * The skip count for the next DP (auto mode). Unmeasured counts borrow the current one's
+     * numbers, scaled: the rejection rate with the number of skipped layers, the draft cost with
+     * the number of layers kept.
+     */
+    chooseSkipCount(current: number): number {
+        const L = this.#options.layers;
+        const currentAlpha = this.alpha("layerSkip", current);
+        const currentCost = this.draftCost(current);
+        let bestCount = current;
+        let bestSpeedup = -Infinity;
+        for (const count of new Set([current, ...this.#options.skipCandidates])) {
+            if (count < 1 || count >= L) continue;
+            const measured = this.#layerSkip.get(count);
+            const alpha = measured && measured.observed > 0
+                ? measured.alpha
+                : Math.max(0, 1 - (1 - currentAlpha) * (count / Math.max(1, current)));
+            const costs = this.costs("layerSkip", count);
+            if (!this.#draftMsPerToken.get(count)?.value)
+                costs.draftCost = currentCost * (L - count) / Math.max(1, L - current);
+            const { speedup } = bestDraftLength(alpha, this.#options.maxDraftTokens, costs);
+            if (speedup > bestSpeedup + 1e-9) {
+                bestSpeedup = speedup;
+                bestCount = count;
+            }
+        }
+        return bestCount;
+    }
+
+    #estimate(source: DraftSource, skipCount: number): AcceptanceEstimate {
+        if (source === "lookup") return this.#lookup;
+        let estimate = this.#layerSkip.get(skipCount);
+        if (estimate === undefined) this.#layerSkip.set(skipCount, (estimate = new AcceptanceEstimate(priorAlpha.layerSkip)));
+        return estimate;
+    }
+
+    #draftAverage(skipCount: number): MovingAverage {
+        let average = this.#draftMsPerToken.get(skipCount);
+        if (average === undefined) this.#draftMsPerToken.set(skipCount, (average = new MovingAverage(0.3)));
+        return average;
+    }
+}
+
+/** Distinct skip counts around the configured ratio that `auto` explores. */
+export function skipCandidates(layers: number, skipRatio: number): number[] {
+    const ratios = [0.25, 0.375, 0.5, 0.625, skipRatio];
+    const counts = ratios.map((ratio) => Math.round(ratio * layers)).filter((count) => count >= 1 && count < layers);
+    return [...new Set(counts)].sort((a, b) => a - b);
+}
+
+/** M = round(skipRatio · L), kept within 1..L−1 (skipping every layer is refused natively). */
+export function skipCountFor(layers: number, skipRatio: number): number {
+    if (!(skipRatio >= 0 && skipRatio <= 0.95)) throw new Error(`skip ratio must be within 0..0.95, got ${skipRatio}`);
+    return Math.min(layers - 1, Math.max(1, Math.round(skipRatio * layers)));
+}

@@ -1,0 +1,265 @@
+// The engine: one model, one context, one long-lived sequence (so consecutive completions reuse
+// the KV cache), requests served one at a time. It runs in its own process behind the RPC in
+// main.ts, and in-process for tests, the CLI and benchmarks.
+import { EventEmitter } from "node:events";
+import { GgufInsights, getLlama, readGgufFileInfo, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from "node-llama-cpp";
+import { plainDecoder, prefill, type Decoder, type DecodeOutcome } from "./decoding.ts";
+import { inspectModelFile } from "./modelFile.ts";
+import { downloadModel } from "./download.ts";
+import { buildPrompt, fimTokensOf } from "./promptLayout.ts";
+import { checkStop } from "./stopRules.ts";
+import { EngineError, cancelledCode } from "./rpc.ts";
+import { Mutex } from "./mutex.ts";
+import {
+    defaultSpeculationSettings,
+    type CompletionRequest, type CompletionResult, type DownloadProgress, type DownloadRequest, type EngineEvents,
+    type EngineStatus, type GenerateRequest, type LoadOptions, type ModelInfo, type SpeculationSettings, type StopReason,
+} from "./protocol.ts";
+
+interface Loaded {
+    llama: Llama;
+    model: LlamaModel;
+    context: LlamaContext;
+    sequence: LlamaContextSequence;
+    info: ModelInfo;
+}
+
+/** Chooses the decoder for a request; the speculative engine plugs in here. */
+export type DecoderFactory = (loaded: { model: LlamaModel; context: LlamaContext; sequence: LlamaContextSequence }, settings: SpeculationSettings) => Decoder;
+
+export interface EngineOptions {
+    decoderFactory?: DecoderFactory;
+}
+
+const defaults = { maxTokens: 128, maxLines: 16, answerReserve: 256 };
+
+export class Engine {
+    private loaded?: Loaded;
+    private status: EngineStatus = { state: "stopped" };
+    private settings: SpeculationSettings = { ...defaultSpeculationSettings };
+    private readonly lock = new Mutex();
+    private readonly events = new EventEmitter();
+
+    constructor(private readonly options: EngineOptions = {}) {}
+
+    on<E extends keyof EngineEvents>(event: E, listener: (payload: EngineEvents[E]) => void): () => void {
+        this.events.on(event, listener);
+        return () => this.events.off(event, listener);
+    }
+
+    getStatus(): EngineStatus {
+        return this.status;
+    }
+
+    async load(options: LoadOptions): Promise<ModelInfo> {
+        return this.lock.run(async () => {
+            await this.disposeLoaded();
+            this.setStatus({ state: "loading" });
+            try {
+                this.loaded = await loadModel(options, (message) => this.log("warn", message));
+                this.setStatus({ state: "ready", model: this.loaded.info });
+                this.log("info", `Loaded ${this.loaded.info.name} (${this.loaded.info.architecture}, ${this.loaded.info.layers} layers, ${this.loaded.info.backend}, FIM ${this.loaded.info.hasFim ? "yes" : "no"})`);
+                return this.loaded.info;
+            } catch (error) {
+                const message = error instanceof Error ? error.message : String(error);
+                this.setStatus({ state: "error", error: message });
+                throw error;
+            }
+        });
+    }
+
+    async unload(): Promise<void> {
+        await this.lock.run(() => this.disposeLoaded());
+        this.setStatus({ state: "stopped" });
+    }
+
+    configure(update: Partial<SpeculationSettings>): SpeculationSettings {
+        this.settings = { ...this.settings, ...update };
+        return this.settings;
+    }
+
+    complete(request: CompletionRequest, signal?: AbortSignal): Promise<CompletionResult> {
+        return this.lock.run(async () => {
+            const loaded = this.requireLoaded();
+            const maxTokens = request.maxTokens ?? defaults.maxTokens;
+            const prompt = buildPrompt(loaded.model, request, {
+                maxTokens: loaded.info.contextSize - Math.max(defaults.answerReserve, maxTokens + 16),
+            });
+            return this.run(loaded, prompt.tokens, prompt.lookupSource, prompt.usedFim, {
+                maxTokens,
+                temperature: request.temperature ?? 0,
+                seed: request.seed,
+                timeoutMs: request.timeoutMs,
+                mode: request.mode,
+                stop: { suffix: prompt.usedFim ? request.suffix : "", maxLines: request.maxLines ?? defaults.maxLines, singleLine: request.singleLine ?? false },
+            }, signal);
+        });
+    }
+
+    generate(request: GenerateRequest, signal?: AbortSignal, onText?: (text: string) => void): Promise<CompletionResult> {
+        return this.lock.run(async () => {
+            const loaded = this.requireLoaded();
+            const maxTokens = request.maxTokens ?? 512;
+            const prompt = buildPrompt(loaded.model, { prefix: request.prompt, suffix: "" }, {
+                maxTokens: loaded.info.contextSize - Math.max(defaults.answerReserve, maxTokens + 16),
+            });
+            // Plain continuation even on FIM models: the instruction is a prefix, not a hole.
+            const tokens = loaded.model.tokens.bos != null && loaded.model.tokens.shouldPrependBosToken
+                ? [loaded.model.tokens.bos, ...loaded.model.tokenize(request.prompt, false)]
+                : loaded.model.tokenize(request.prompt, false);
+            const promptTokens = tokens.length > 0 ? tokens.slice(-(loaded.info.contextSize - maxTokens - 16)) : prompt.tokens;
+            return this.run(loaded, promptTokens, promptTokens, false, {
+                maxTokens,
+                temperature: request.temperature ?? 0,
+                seed: request.seed,
+                mode: request.mode,
+                stop: { suffix: "", maxLines: Number.MAX_SAFE_INTEGER, singleLine: false },
+                onText,
+            }, signal);
+        });
+    }
+
+    download(request: DownloadRequest, signal?: AbortSignal, onProgress?: (progress: DownloadProgress) => void) {
+        return downloadModel(request, { signal, onProgress });
+    }
+
+    async dispose(): Promise<void> {
+        await this.unload();
+        this.events.removeAllListeners();
+    }
+
+    private async run(
+        loaded: Loaded,
+        promptTokens: Token[],
+        lookupSource: Token[],
+        usedFim: boolean,
+        options: {
+            maxTokens: number; temperature: number; seed?: number; timeoutMs?: number; mode?: SpeculationSettings["mode"];
+            stop: { suffix: string; maxLines: number; singleLine: boolean };
+            onText?: (text: string) => void;
+        },
+        signal?: AbortSignal,
+    ): Promise<CompletionResult> {
+        const started = performance.now();
+        if (signal?.aborted) throw cancelled();
+        const reusedTokens = await prefill(loaded.sequence, promptTokens);
+        const promptMs = performance.now() - started;
+
+        const generated: Token[] = [];
+        let text = "";
+        let stopReason: StopReason | undefined;
+        let firstTokenMs = 0;
+        const deadline = options.timeoutMs ? started + options.timeoutMs : Infinity;
+        const settings = { ...this.settings, ...(options.mode ? { mode: options.mode } : {}) };
+        const decoder = this.options.decoderFactory?.(loaded, settings) ?? plainDecoder;
+
+        const outcome: DecodeOutcome = await decoder.decode({
+            sequence: loaded.sequence,
+            pending: promptTokens[promptTokens.length - 1]!,
+            maxTokens: options.maxTokens,
+            temperature: options.temperature,
+            seed: options.seed,
+            signal,
+            lookupSource,
+            onTokens: (tokens) => {
+                if (generated.length === 0) firstTokenMs = performance.now() - started;
+                generated.push(...tokens);
+                const decision = checkStop(loaded.model.detokenize(generated), options.stop);
+                if (options.onText && decision.text.length > text.length) options.onText(decision.text.slice(text.length));
+                text = decision.text;
+                stopReason = decision.reason;
+                if (stopReason) return false;
+                if (performance.now() > deadline) {
+                    stopReason = "timeout";
+                    return false;
+                }
+                return !signal?.aborted;
+            },
+        });
+        if (outcome.end === "abort" || signal?.aborted) throw cancelled();
+
+        const totalMs = performance.now() - started;
+        const decodeMs = Math.max(1e-3, totalMs - promptMs);
+        return {
+            text,
+            generatedTokens: generated.length,
+            stopReason: stopReason ?? (outcome.end === "maxTokens" ? "maxTokens" : "eog"),
+            usedFim,
+            timings: {
+                promptTokens: promptTokens.length,
+                reusedTokens,
+                promptMs,
+                firstTokenMs,
+                totalMs,
+                tokensPerSecond: (generated.length / decodeMs) * 1000,
+            },
+            speculation: outcome.speculation,
+        };
+    }
+
+    private requireLoaded(): Loaded {
+        if (!this.loaded) throw new EngineError("No model is loaded", "NO_MODEL");
+        return this.loaded;
+    }
+
+    private async disposeLoaded(): Promise<void> {
+        const loaded = this.loaded;
+        this.loaded = undefined;
+        if (!loaded) return;
+        await loaded.context.dispose();
+        await loaded.model.dispose();
+    }
+
+    private setStatus(status: EngineStatus): void {
+        this.status = status;
+        this.events.emit("status", status);
+    }
+
+    private log(level: EngineEvents["log"]["level"], message: string): void {
+        this.events.emit("log", { level, message });
+    }
+}
+
+function cancelled(): EngineError {
+    return new EngineError("Request cancelled", cancelledCode, "AbortError");
+}
+
+async function loadModel(options: LoadOptions, warn: (message: string) => void): Promise<Loaded> {
+    const file = await inspectModelFile(options.modelPath);
+    const llama = await getLlama({
+        gpu: options.gpu === undefined || options.gpu === "auto" ? "auto" : options.gpu === "cpu" ? false : options.gpu,
+        logger: (level, message) => { if (level === "error" || level === "fatal") warn(message.trim()); },
+    });
+    const insights = await GgufInsights.from(await readGgufFileInfo(options.modelPath), llama);
+    if (!insights.isSupportedByLlamaCpp)
+        throw new EngineError(`Unsupported model architecture "${file.architecture}" in ${options.modelPath}`, "MODEL_UNSUPPORTED");
+    let model: LlamaModel;
+    try {
+        model = await llama.loadModel({ modelPath: options.modelPath });
+    } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        const unsupported = /unknown model architecture|unsupported/i.test(reason);
+        throw new EngineError(
+            unsupported
+                ? `Unsupported model architecture "${file.architecture}" in ${options.modelPath}`
+                : `Could not load model ${options.modelPath}: ${reason}`,
+            unsupported ? "MODEL_UNSUPPORTED" : "MODEL_LOAD_FAILED",
+        );
+    }
+    const contextSize = Math.min(options.contextSize ?? 4096, model.trainContextSize);
+    const context = await model.createContext({ contextSize, sequences: 1, threads: options.threads });
+    const sequence = context.getSequence();
+    const info: ModelInfo = {
+        path: options.modelPath,
+        name: file.name || options.modelPath.split(/[\\/]/).pop() || options.modelPath,
+        architecture: file.architecture,
+        layers: Number((model.fileInfo.architectureMetadata as { block_count?: number }).block_count ?? 0),
+        embeddingSize: model.embeddingVectorSize,
+        vocabularySize: model.fileInfo.metadata.tokenizer?.ggml?.tokens?.length ?? 0,
+        contextSize: context.contextSize,
+        hasFim: fimTokensOf(model) !== undefined,
+        supportsLayerSkip: false,
+        backend: llama.gpu === false ? "cpu" : llama.gpu,
+    };
+    return { llama, model, context, sequence, info };
+}
