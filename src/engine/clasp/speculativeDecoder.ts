@@ -1,0 +1,280 @@
+// The speculative decoding loop: draft → verify in one batch → keep the longest agreeing prefix
+// plus the model's own next token (or speculative sampling at T > 0) → erase the rejected KV →
+// (CLaSp) re-select the skipped layers from the hidden states of the last accepted token.
+// Every mode emits exactly what plain decoding emits; only the number of model calls changes.
+import type { LlamaContextSequence, Token } from "node-llama-cpp";
+import { plainDecoder, type DecodeEnd, type DecodeInput, type DecodeOutcome, type Decoder } from "../decoding.ts";
+import type { SpeculationMode, SpeculationSettings, SpeculationStats } from "../protocol.ts";
+import { acceptGreedy, acceptSampled, pointMass, seededUniform, type DraftProbability } from "./acceptance.ts";
+import { SpeculationController, skipCandidates, skipCountFor, type DraftSource } from "./controller.ts";
+import { LayerSkipDrafter } from "./layerSkipDrafter.ts";
+import type { ClaspNativeLike } from "./nativeContract.ts";
+import { PromptLookup } from "./promptLookup.ts";
+import { RequestStatsRecorder, RollingSpeculationStats } from "./stats.ts";
+import { verifyBatch } from "./verify.ts";
+
+export const nativeBuildHint = "build the patched llama.cpp with `npm run build:native`";
+
+export interface SpeculationDeps {
+    /** The native layer-skip primitives for this sequence (the `clasp` and `hybrid` modes need them). */
+    native?: ClaspNativeLike;
+    /** Self-SD-like baseline: draft with this fixed skip set and never run the DP. */
+    staticMask?: Uint8Array;
+}
+
+interface Draft {
+    source: DraftSource | "none";
+    tokens: Token[];
+    probabilities: DraftProbability[];
+}
+
+/** Plain steps per refresh window: enough to time plain decoding without costing much speed. */
+const calibrationSteps = 3;
+const calibrationWindowTokens = 256;
+const lookupContextTail = 16;
+
+/**
+ * The speculative decoder of one sequence. It keeps what it learns (skip set, controller
+ * measurements, rolling stats) across requests, so create one per sequence and reuse it.
+ */
+export class SpeculativeDecoder implements Decoder {
+    readonly rolling: RollingSpeculationStats;
+    #settings: SpeculationSettings;
+    readonly #native?: ClaspNativeLike;
+    readonly #staticMask?: Uint8Array;
+    #controller?: SpeculationController;
+    #layerSkip?: LayerSkipDrafter;
+    #plainStepsInWindow = 0;
+    #tokensInWindow = 0;
+
+    constructor(settings: SpeculationSettings, deps: SpeculationDeps = {}) {
+        this.#native = deps.native;
+        this.#staticMask = deps.staticMask;
+        this.#settings = validateSettings(settings);
+        this.rolling = new RollingSpeculationStats(settings.mode);
+        this.configure(settings);
+    }
+
+    get settings(): SpeculationSettings {
+        return this.#settings;
+    }
+
+    /** The skip set the layer-skip draft uses now (null before the first DP). */
+    get skipMask(): Uint8Array | null {
+        return this.#layerSkip?.mask ?? null;
+    }
+
+    stats(): SpeculationStats {
+        return this.rolling.snapshot();
+    }
+
+    configure(settings: SpeculationSettings): void {
+        this.#settings = validateSettings(settings);
+        this.rolling.mode = settings.mode;
+        const needsNative = settings.mode === "clasp" || settings.mode === "hybrid";
+        const native = this.#native?.info.supported ? this.#native : undefined;
+        if (needsNative && !native)
+            throw new Error(`the ${settings.mode} mode needs the CLaSp native layer-skip primitives for a supported model: ${nativeBuildHint}`);
+        const layers = native?.info.nLayer ?? 1;
+        const skipCount = native ? skipCountFor(layers, settings.skipRatio) : 0;
+        if (native && settings.mode !== "lookup") {
+            if (!this.#layerSkip) this.#layerSkip = new LayerSkipDrafter(native, { skipCount, updateInterval: settings.updateInterval, staticMask: this.#staticMask });
+            else this.#layerSkip.options = { ...this.#layerSkip.options, updateInterval: settings.updateInterval, ...(settings.mode === "auto" ? {} : { skipCount }) };
+        }
+        this.#controller ??= new SpeculationController({
+            layers: Math.max(layers, 1),
+            maxDraftTokens: settings.maxDraftTokens,
+            updateInterval: settings.updateInterval,
+            skipCandidates: native ? skipCandidates(layers, settings.skipRatio) : [],
+            probeEvery: 16,
+        });
+    }
+
+    async decode(input: DecodeInput): Promise<DecodeOutcome> {
+        if (this.#settings.mode === "off") return this.#decodePlain(input);
+        const started = performance.now();
+        const { sequence, signal, maxTokens } = input;
+        const settings = this.#settings;
+        const request = new RequestStatsRecorder(settings.mode);
+        const sampling = input.temperature > 0 ? { temperature: input.temperature, uniform: seededUniform(input.seed ?? Date.now()) } : undefined;
+        const lookup = this.#usesLookup() ? new PromptLookup(input.lookupSource ?? sequence.contextTokens) : undefined;
+        lookup?.push([...sequence.contextTokens.slice(-lookupContextTail), input.pending]);
+        const isEog = (token: Token) => sequence.model.isEogToken(token);
+
+        let pending = input.pending;
+        let generated = 0;
+        let keepEnd = sequence.nextTokenIndex; // KV cells past this are not (or no longer) committed
+        const finish = (end: DecodeEnd): DecodeOutcome => {
+            const speculation = { ...request.toStats(), skipSet: this.#layerSkip?.skipSet ?? [] };
+            this.rolling.recordRequest({ stats: speculation, generatedTokens: generated, decodeMs: performance.now() - started });
+            return { end, generatedTokens: generated, speculation };
+        };
+        try {
+            while (true) {
+                if (signal?.aborted) return finish("abort");
+                const roundStarted = performance.now();
+                const startPos = sequence.nextTokenIndex;
+                const capture = this.#captureThisRound();
+                const draft = await this.#draft(pending, startPos, Math.min(settings.maxDraftTokens, maxTokens - generated - 1), lookup, sampling?.temperature, sampling?.uniform);
+
+                if (capture) this.#native!.setCapture(true);
+                const inputs = [pending, ...draft.tokens];
+                keepEnd = startPos + inputs.length;
+                let verification;
+                try {
+                    verification = await verifyBatch(sequence, inputs, input.temperature, input.seed);
+                } finally {
+                    if (capture) this.#native!.setCapture(false);
+                }
+                const verdict = sampling
+                    ? acceptSampled(draft.tokens, verification.distributions!, draft.probabilities, sampling.uniform)
+                    : acceptGreedy(draft.tokens, verification.tokens!);
+                keepEnd = startPos + 1 + verdict.accepted;
+                await trimTo(sequence, keepEnd);
+                if (signal?.aborted) return finish("abort");
+
+                this.#controller!.recordVerify(inputs.length, verification.ms);
+                this.#controller!.recordRound(draft.source, this.#layerSkip?.options.skipCount ?? 0, draft.tokens.length, verdict.accepted);
+                if (draft.source === "layerSkip") this.#layerSkip!.noteRound(draft.tokens.length, verdict.accepted);
+                request.recordRound(draft.tokens.length, verdict.accepted);
+                if (capture) await this.#optimize(startPos + verdict.accepted, request);
+
+                const emitted = [...draft.tokens.slice(0, verdict.accepted), verdict.next];
+                for (let j = 0; j < emitted.length; j++) {
+                    const token = emitted[j]!;
+                    let end: DecodeEnd | undefined = signal?.aborted ? "abort" : isEog(token) ? "eog" : undefined;
+                    if (end === undefined) {
+                        generated++;
+                        if (!input.onTokens([token])) end = "stopped";
+                        else if (generated >= maxTokens) end = "maxTokens";
+                    }
+                    if (end !== undefined) {
+                        keepEnd = startPos + 1 + j;
+                        return finish(end);
+                    }
+                }
+                lookup?.push(emitted);
+                pending = verdict.next;
+                this.#tokensInWindow += emitted.length;
+                if (draft.source === "none" && !capture) {
+                    this.rolling.recordPlainStep(performance.now() - roundStarted);
+                    this.#plainStepsInWindow++;
+                }
+            }
+        } finally {
+            await trimTo(sequence, keepEnd);
+        }
+    }
+
+    /** Plain decoding, timed: in `off` mode it is also the calibration baseline. */
+    async #decodePlain(input: DecodeInput): Promise<DecodeOutcome> {
+        const started = performance.now();
+        const outcome = await plainDecoder.decode(input);
+        const ms = performance.now() - started;
+        if (outcome.generatedTokens > 0) this.rolling.recordPlainStep(ms / outcome.generatedTokens);
+        const speculation = new RequestStatsRecorder("off").toStats();
+        this.rolling.setSpeculating(false);
+        this.rolling.recordRequest({ stats: speculation, generatedTokens: outcome.generatedTokens, decodeMs: ms });
+        return { ...outcome, speculation };
+    }
+
+    #usesLookup(): boolean {
+        const mode = this.#settings.mode;
+        return mode === "lookup" || mode === "hybrid" || mode === "auto";
+    }
+
+    #calibrating(): boolean {
+        if (this.#tokensInWindow >= calibrationWindowTokens) {
+            this.#tokensInWindow = 0;
+            this.#plainStepsInWindow = 0;
+        }
+        return this.#plainStepsInWindow < calibrationSteps;
+    }
+
+    /** Capture hidden states in this round's verify when a DP will follow it. */
+    #captureThisRound(): boolean {
+        const layerSkip = this.#layerSkip;
+        if (!layerSkip?.dpDue) return false;
+        if (this.#settings.mode !== "auto" || layerSkip.mask === null) return true;
+        // auto: re-select layers only while layer-skip drafting is predicted to pay
+        return this.#controller!.planFor("layerSkip", layerSkip.options.skipCount).source !== "none";
+    }
+
+    async #optimize(pos: number, request: RequestStatsRecorder): Promise<void> {
+        const layerSkip = this.#layerSkip!;
+        if (this.#settings.mode === "auto")
+            layerSkip.options = { ...layerSkip.options, skipCount: this.#controller!.chooseSkipCount(layerSkip.options.skipCount) };
+        const ms = await layerSkip.optimize(pos);
+        if (ms === null) throw new Error(`no hidden states were captured for position ${pos}`);
+        this.#controller!.recordDp(ms);
+        request.recordDp(ms, layerSkip.skipSet);
+    }
+
+    async #draft(
+        pending: Token,
+        startPos: number,
+        cap: number,
+        lookup: PromptLookup | undefined,
+        temperature: number | undefined,
+        uniform: (() => number) | undefined,
+    ): Promise<Draft> {
+        const none: Draft = { source: "none", tokens: [], probabilities: [] };
+        const mode = this.#settings.mode;
+        if (cap <= 0 || (mode === "auto" && this.#calibrating())) {
+            this.rolling.setSpeculating(mode !== "auto");
+            return none;
+        }
+        const proposal = lookup?.propose(cap).tokens ?? [];
+        const layerSkip = this.#layerSkip?.mask ? this.#layerSkip : undefined;
+        let source: DraftSource | "none";
+        let length = cap;
+        if (mode === "lookup") source = proposal.length > 0 ? "lookup" : "none";
+        else if (mode === "clasp") source = layerSkip ? "layerSkip" : "none";
+        else if (mode === "hybrid") source = proposal.length > 0 ? "lookup" : layerSkip ? "layerSkip" : "none";
+        else {
+            const skipCount = this.#layerSkip?.options.skipCount ?? 0;
+            const plan = this.#controller!.plan([
+                { source: "lookup", skipCount, available: proposal.length },
+                { source: "layerSkip", skipCount, available: layerSkip ? cap : 0 },
+            ]);
+            source = plan.source;
+            length = plan.gamma;
+        }
+        this.rolling.setSpeculating(source !== "none" || mode !== "auto");
+        if (source === "lookup") {
+            const tokens = proposal.slice(0, length);
+            return { source, tokens, probabilities: tokens.map(pointMass) };
+        }
+        if (source === "layerSkip") {
+            const sampling = temperature !== undefined && uniform ? { temperature, seed: Math.floor(uniform() * 2 ** 32) } : undefined;
+            const draft = await layerSkip!.draft(pending, startPos, length, this.#settings.minConfidence, sampling);
+            this.#controller!.recordDraft(layerSkip!.options.skipCount, draft.tokens.length, draft.ms);
+            return { source, tokens: draft.tokens, probabilities: draft.probabilities ?? [] };
+        }
+        return none;
+    }
+}
+
+async function trimTo(sequence: LlamaContextSequence, keepEnd: number): Promise<void> {
+    if (sequence.nextTokenIndex > keepEnd)
+        await sequence.eraseContextTokenRanges([{ start: keepEnd, end: sequence.nextTokenIndex }]);
+}
+
+function validateSettings(settings: SpeculationSettings): SpeculationSettings {
+    const modes: SpeculationMode[] = ["off", "clasp", "lookup", "hybrid", "auto"];
+    if (!modes.includes(settings.mode)) throw new Error(`unknown speculation mode "${settings.mode}" (expected one of ${modes.join(", ")})`);
+    if (!(Number.isInteger(settings.maxDraftTokens) && settings.maxDraftTokens >= 1 && settings.maxDraftTokens <= 64))
+        throw new Error(`maxDraftTokens must be an integer within 1..64, got ${settings.maxDraftTokens}`);
+    if (!(settings.minConfidence >= 0 && settings.minConfidence <= 1))
+        throw new Error(`minConfidence must be within 0..1, got ${settings.minConfidence}`);
+    if (!(Number.isInteger(settings.updateInterval) && settings.updateInterval >= 1))
+        throw new Error(`updateInterval must be a positive integer, got ${settings.updateInterval}`);
+    if (!(settings.skipRatio >= 0 && settings.skipRatio <= 0.8))
+        throw new Error(`skipRatio must be within 0..0.8, got ${settings.skipRatio}`);
+    return { ...settings };
+}
+
+/** A decoder for `settings`; it keeps its learned state as long as it is reused. */
+export function createSpeculativeDecoder(settings: SpeculationSettings, deps: SpeculationDeps = {}): SpeculativeDecoder {
+    return new SpeculativeDecoder(settings, deps);
+}

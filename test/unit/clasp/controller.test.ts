@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { AcceptanceEstimate, SpeculationController, skipCandidates, skipCountFor } from "../../../src/engine/clasp/controller.ts";
+
+const options = { layers: 28, maxDraftTokens: 8, updateInterval: 32, skipCandidates: [7, 11, 14, 18], probeEvery: 4 };
+
+/** Feeds the controller a machine whose verify cost is `verify(n)` ms and whose drafts cost `draftMs` per token. */
+function measured(verify: (n: number) => number, draftMs: number, skipCount = 14) {
+    const controller = new SpeculationController(options);
+    for (let n = 1; n <= 9; n++) for (let i = 0; i < 5; i++) controller.recordVerify(n, verify(n));
+    controller.recordDraft(skipCount, 4, 4 * draftMs);
+    return controller;
+}
+
+describe("speculation controller", () => {
+    it("estimates per-token acceptance from chains of drafts", () => {
+        const estimate = new AcceptanceEstimate(0.5);
+        for (let i = 0; i < 200; i++) estimate.record(4, i % 2 === 0 ? 4 : 2); // 3 kept per 1.5 rejections... per round
+        // 6 accepted and 1 rejection every two rounds: 6 / 7
+        assert.ok(Math.abs(estimate.alpha - 6 / 7) < 0.02, String(estimate.alpha));
+    });
+
+    it("turns speculation off when verification costs as much as the batch is long", () => {
+        const controller = measured((n) => 100 * n, 55);
+        for (let i = 0; i < 50; i++) controller.recordRound("layerSkip", 14, 4, 3);
+        assert.equal(controller.planFor("layerSkip", 14).source, "none");
+        assert.equal(controller.plan([{ source: "layerSkip", skipCount: 14, available: 8 }]).source, "none");
+    });
+
+    it("speculates where verification is nearly free and drafts are accepted", () => {
+        const controller = measured((n) => 100 + 5 * n, 50);
+        for (let i = 0; i < 50; i++) controller.recordRound("layerSkip", 14, 4, 4);
+        const plan = controller.plan([{ source: "layerSkip", skipCount: 14, available: 8 }]);
+        assert.equal(plan.source, "layerSkip");
+        assert.ok(plan.gamma >= 2 && plan.predictedSpeedup > 1.2, JSON.stringify(plan));
+        assert.ok(Math.abs(controller.draftCost(14) - 0.5) < 0.05);
+    });
+
+    it("prefers free lookup drafts to equally accepted layer-skip drafts", () => {
+        const controller = measured((n) => 100 + 20 * n, 50);
+        for (let i = 0; i < 50; i++) {
+            controller.recordRound("layerSkip", 14, 3, 3);
+            controller.recordRound("lookup", 14, 3, 3);
+        }
+        const plan = controller.plan([
+            { source: "lookup", skipCount: 14, available: 3 },
+            { source: "layerSkip", skipCount: 14, available: 8 },
+        ]);
+        assert.equal(plan.source, "lookup");
+        assert.ok(plan.gamma <= 3);
+    });
+
+    it("probes with one token after probeEvery rounds without speculation", () => {
+        const controller = measured((n) => 100 * n, 55);
+        for (let i = 0; i < 20; i++) controller.recordRound("lookup", 14, 3, 0);
+        const candidates = [{ source: "lookup" as const, skipCount: 14, available: 3 }];
+        assert.equal(controller.plan(candidates).source, "none");
+        for (let i = 0; i < options.probeEvery; i++) controller.recordRound("none", 14, 0, 0);
+        assert.deepEqual(controller.plan(candidates), { source: "lookup", gamma: 1, predictedSpeedup: 1 });
+    });
+
+    it("auto moves to fewer skipped layers when the current count is rarely accepted", () => {
+        const controller = measured((n) => 100 + 5 * n, 30);
+        for (let i = 0; i < 100; i++) controller.recordRound("layerSkip", 14, 4, 1); // alpha = 1/2
+        assert.ok(controller.chooseSkipCount(14) < 14);
+        const good = measured((n) => 100 + 5 * n, 30);
+        for (let i = 0; i < 100; i++) good.recordRound("layerSkip", 14, 4, 4);
+        assert.ok(good.chooseSkipCount(14) >= 14);
+    });
+
+    it("derives skip counts from the ratio and refuses bad ratios", () => {
+        assert.equal(skipCountFor(28, 0.5), 14);
+        assert.equal(skipCountFor(4, 0), 1);
+        assert.equal(skipCountFor(2, 0.8), 1);
+        assert.throws(() => skipCountFor(28, 1.5), /skip ratio/);
+        assert.deepEqual(skipCandidates(8, 0.5), [2, 3, 4, 5]);
+    });
+});
