@@ -2,6 +2,7 @@
 // the KV cache), requests served one at a time. It runs in its own process behind the RPC in
 // main.ts, and in-process for tests, the CLI and benchmarks.
 import { EventEmitter } from "node:events";
+import { availableParallelism } from "node:os";
 import { GgufInsights, getLlama, readGgufFileInfo, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from "node-llama-cpp";
 import { plainDecoder, prefill, type Decoder, type DecodeOutcome } from "./decoding.ts";
 import { inspectModelFile } from "./modelFile.ts";
@@ -220,6 +221,15 @@ export class Engine {
     }
 }
 
+/**
+ * Half the cores, at most 4: ggml's spin barriers collapse when threads outnumber free cores
+ * (measured here: 2 threads on a busy 2-core machine ran 2000x slower than 1), and an editor
+ * always has other work running.
+ */
+function defaultThreads(): number {
+    return Math.max(1, Math.min(4, Math.floor(availableParallelism() / 2)));
+}
+
 function cancelled(): EngineError {
     return new EngineError("Request cancelled", cancelledCode, "AbortError");
 }
@@ -247,7 +257,7 @@ async function loadModel(options: LoadOptions, warn: (message: string) => void):
         );
     }
     const contextSize = Math.min(options.contextSize ?? 4096, model.trainContextSize);
-    const context = await model.createContext({ contextSize, sequences: 1, threads: options.threads });
+    const context = await model.createContext({ contextSize, sequences: 1, threads: options.threads ?? defaultThreads() });
     const sequence = context.getSequence();
     const info: ModelInfo = {
         path: options.modelPath,
