@@ -4,12 +4,12 @@
 import type { LlamaContext, LlamaContextSequence } from "node-llama-cpp";
 import type { Decoder } from "../decoding.ts";
 import type { SpeculationSettings, SpeculationStats } from "../protocol.ts";
-import type { ClaspNativeLike } from "./nativeContract.ts";
+import type { ClaspNative } from "../native/index.ts";
 import { SpeculativeDecoder } from "./speculativeDecoder.ts";
 
 export interface ClaspDecoderFactoryOptions {
     /** The native primitives for a sequence; absent (or undefined) with the stock binary. */
-    createNative?(context: LlamaContext, sequence: LlamaContextSequence): ClaspNativeLike | undefined;
+    createNative?(context: LlamaContext, sequence: LlamaContextSequence): ClaspNative | undefined;
     onStats?(stats: SpeculationStats): void;
 }
 

@@ -3,7 +3,7 @@
 // every `updateInterval` rounds (the paper's sparse persistence) or as soon as acceptance falls
 // well below what it was right after the last DP.
 import type { Token } from "node-llama-cpp";
-import type { ClaspNativeLike } from "./nativeContract.ts";
+import type { ClaspNative } from "../native/index.ts";
 import type { DraftProbability } from "./acceptance.ts";
 import { skipSetOf } from "./stats.ts";
 
@@ -31,7 +31,7 @@ export class LayerSkipDrafter {
     #baseline = { drafted: 0, accepted: 0 };
     #recentAcceptance: number | undefined;
 
-    constructor(readonly native: ClaspNativeLike, public options: LayerSkipOptions) {
+    constructor(readonly native: ClaspNative, public options: LayerSkipOptions) {
         const layers = native.info.nLayer;
         if (!(options.skipCount >= 1 && options.skipCount < layers))
             throw new Error(`skip count must be within 1..${layers - 1} for a ${layers}-layer model, got ${options.skipCount}`);

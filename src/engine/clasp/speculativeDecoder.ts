@@ -8,7 +8,7 @@ import type { SpeculationMode, SpeculationSettings, SpeculationStats } from "../
 import { acceptGreedy, acceptSampled, pointMass, seededUniform, type DraftProbability } from "./acceptance.ts";
 import { SpeculationController, skipCandidates, skipCountFor, type DraftSource } from "./controller.ts";
 import { LayerSkipDrafter } from "./layerSkipDrafter.ts";
-import type { ClaspNativeLike } from "./nativeContract.ts";
+import type { ClaspNative } from "../native/index.ts";
 import { PromptLookup } from "./promptLookup.ts";
 import { RequestStatsRecorder, RollingSpeculationStats } from "./stats.ts";
 import { verifyBatch } from "./verify.ts";
@@ -17,7 +17,7 @@ export const nativeBuildHint = "build the patched llama.cpp with `npm run build:
 
 export interface SpeculationDeps {
     /** The native layer-skip primitives for this sequence (the `clasp` and `hybrid` modes need them). */
-    native?: ClaspNativeLike;
+    native?: ClaspNative;
     /** Self-SD-like baseline: draft with this fixed skip set and never run the DP. */
     staticMask?: Uint8Array;
 }
@@ -40,7 +40,7 @@ const lookupContextTail = 16;
 export class SpeculativeDecoder implements Decoder {
     readonly rolling: RollingSpeculationStats;
     #settings: SpeculationSettings;
-    readonly #native?: ClaspNativeLike;
+    readonly #native?: ClaspNative;
     readonly #staticMask?: Uint8Array;
     #controller?: SpeculationController;
     #layerSkip?: LayerSkipDrafter;
