@@ -1,0 +1,37 @@
+import * as assert from "node:assert/strict";
+import * as vscode from "vscode";
+import { activateAndWaitForReady, closeAllEditors, debugState, delay, openEditorAtEnd, triggerAndAccept } from "./helpers.ts";
+
+describe("inline completion", () => {
+    before(activateAndWaitForReady);
+    afterEach(closeAllEditors);
+
+    it("offers ghost text from the engine that Tab-accept inserts at the cursor", async () => {
+        const prefix = "function add(a: number, b: number) {\n    return ";
+        const editor = await openEditorAtEnd(prefix);
+        const inserted = await triggerAndAccept(editor);
+        assert.notEqual(inserted, "", "no inline completion was accepted within 30 s");
+        const text = editor.document.getText();
+        assert.ok(text.startsWith(prefix), `the text before the cursor changed: ${JSON.stringify(text)}`);
+
+        const state = await debugState();
+        assert.ok(state.lastCompletion, "clasp.debug.state has no lastCompletion after a completion was shown");
+        assert.ok(
+            state.lastCompletion.text.startsWith(inserted) || inserted.startsWith(state.lastCompletion.text),
+            `accepted ${JSON.stringify(inserted)} does not match the engine's ${JSON.stringify(state.lastCompletion.text)}`,
+        );
+        assert.notEqual(state.lastCompletion.stopReason, "", "lastCompletion has no stop reason");
+    });
+
+    it("shows a suggestion on the manual trigger command clasp.triggerSuggestion", async () => {
+        const prefix = "const greeting = ";
+        const editor = await openEditorAtEnd(prefix);
+        const deadline = Date.now() + 30_000;
+        while (editor.document.getText() === prefix && Date.now() < deadline) {
+            await vscode.commands.executeCommand("clasp.triggerSuggestion");
+            await delay(500);
+            await vscode.commands.executeCommand("editor.action.inlineSuggest.commit");
+        }
+        assert.notEqual(editor.document.getText(), prefix, "clasp.triggerSuggestion showed nothing to accept within 30 s");
+    });
+});
