@@ -1,0 +1,256 @@
+// The inline-completion pipeline without any `vscode` types: gate (pause, language, engine) →
+// layout → cache → debounce → engine request (aborted by the next keystroke) → stop rules →
+// cache and prefetch. The VS Code provider only converts documents and positions.
+import type { EngineClient } from "../client/engineClient.ts";
+import type { CompletionResult } from "../engine/protocol.ts";
+import type { Config } from "../config.ts";
+import { CompletionCache } from "./completionCache.ts";
+import { AdaptiveDebounce, LatestRequest, abortableDelay } from "./debounce.ts";
+import type { OpenFile } from "./extraContext.ts";
+import { selectExtraContext } from "./extraContext.ts";
+import { isLanguageEnabled } from "./languageFilter.ts";
+import type { CursorContext, CursorPosition, TextView } from "./promptLayout.ts";
+import { buildCursorContext, needsSingleLine } from "./promptLayout.ts";
+import type { Outcome, RequestLog } from "./requestLog.ts";
+import { applyStopRules } from "./stopRules.ts";
+
+export interface SelectedItem {
+    /** Where the IntelliSense item's replacement starts on the cursor's line. */
+    startCharacter: number;
+    text: string;
+}
+
+export interface CompletionInput {
+    filePath: string;
+    languageId: string;
+    doc: TextView;
+    cursor: CursorPosition;
+    /** Explicit trigger (command or keybinding): skip the debounce and the cache. */
+    manual: boolean;
+    selected?: SelectedItem;
+    openFiles(): OpenFile[];
+}
+
+export interface Suggestion {
+    insertText: string;
+    /** Replace from this character of the cursor's line up to the cursor. */
+    replaceFromCharacter: number;
+}
+
+export interface LastCompletion {
+    text: string;
+    stopReason: string;
+}
+
+export interface ServiceDeps {
+    engine(): EngineClient | undefined;
+    config(): Config;
+    log: RequestLog;
+    /** Told when engine requests start and all have ended (status bar "thinking"). */
+    onBusy?(busy: boolean): void;
+    now?(): number;
+}
+
+/** The engine may overrun its own time cap by this much before the client gives up on it. */
+const clientGraceMs = 2000;
+
+interface Prefetch {
+    prefix: string;
+    suffix: string;
+    controller: AbortController;
+    done: Promise<void>;
+}
+
+export class CompletionService {
+    readonly cache = new CompletionCache();
+    private readonly debounce: AdaptiveDebounce;
+    private readonly latest = new LatestRequest();
+    private prefetch: Prefetch | undefined;
+    private inFlight = 0;
+    private last: LastCompletion | undefined;
+    private readonly now: () => number;
+
+    constructor(private readonly deps: ServiceDeps) {
+        this.now = deps.now ?? (() => Date.now());
+        this.debounce = new AdaptiveDebounce({ baseMs: deps.config().completion.debounceMs });
+    }
+
+    get lastCompletion(): LastCompletion | undefined {
+        return this.last;
+    }
+
+    /** Called on every keystroke by the provider; `cancel` is VS Code's cancellation. */
+    async provide(input: CompletionInput, cancel?: AbortSignal): Promise<Suggestion | undefined> {
+        const started = this.now();
+        const config = this.deps.config();
+        const record = (outcome: Outcome, detail: string, extra: { preview?: string; stopReason?: string } = {}) =>
+            this.deps.log.add({
+                at: started,
+                file: input.filePath,
+                languageId: input.languageId,
+                line: input.cursor.line,
+                character: input.cursor.character,
+                outcome,
+                detail,
+                latencyMs: this.now() - started,
+                ...extra,
+            });
+
+        if (config.paused && !input.manual) return void record("paused", "clasp.paused is on");
+        if (!isLanguageEnabled(config.enable, input.languageId))
+            return void record("languageDisabled", `clasp.enable has "${input.languageId}" off`);
+        const engine = this.deps.engine();
+        if (!engine || engine.state !== "ready") return void record("engineNotReady", `engine state: ${engine?.state ?? "stopped"}`);
+
+        const selected = input.selected && input.selected.startCharacter <= input.cursor.character ? input.selected : undefined;
+        const context = withSelectedItem(buildCursorContext(input.doc, input.cursor), selected);
+        const replaceFromCharacter = selected ? selected.startCharacter : input.cursor.character;
+        const leading = selected?.text ?? "";
+        const suggestion = (text: string): Suggestion => ({ insertText: leading + text, replaceFromCharacter });
+
+        const signal = this.latest.begin(cancel);
+        await this.joinOrDropPrefetch(context, signal);
+        if (!input.manual) {
+            const hit = this.cache.get(context.prefix, context.suffix);
+            if (hit !== undefined) {
+                record("cached", "typed-through or prefetched suggestion", { preview: hit.slice(0, 80) });
+                return suggestion(hit);
+            }
+            const wait = this.debounce.delayFor(started, context.linePrefix);
+            if (!(await abortableDelay(wait, signal))) return void record("cancelled", `during the ${wait} ms debounce`);
+        }
+
+        const singleLine = needsSingleLine(context.lineSuffix);
+        let result: CompletionResult;
+        try {
+            result = await this.request(engine, context, input, singleLine, signal);
+        } catch (error) {
+            if (signal.aborted) return void record("cancelled", "aborted while the engine was generating");
+            return void record("error", error instanceof Error ? error.message : String(error));
+        }
+        if (signal.aborted) return void record("cancelled", "superseded after the engine answered");
+
+        const processed = applyStopRules(result.text, {
+            linePrefix: context.linePrefix,
+            lineSuffix: context.lineSuffix,
+            nextLines: context.nextLines,
+            maxLines: config.completion.maxLines,
+            singleLine,
+        });
+        this.last = { text: processed.text, stopReason: result.stopReason };
+        const rules = processed.applied.length > 0 ? `; stop rules: ${processed.applied.join(", ")}` : "";
+        const detail = `engine stop: ${result.stopReason}, ${result.generatedTokens} tokens, ${Math.round(result.timings.totalMs)} ms${rules}`;
+        if (processed.text.length === 0) {
+            return void record(result.text.trim().length > 0 ? "filtered" : "empty", detail, { stopReason: result.stopReason });
+        }
+        this.cache.set(context.prefix, context.suffix, processed.text);
+        record("shown", detail, { preview: processed.text.slice(0, 80), stopReason: result.stopReason });
+        if (!singleLine) this.startPrefetch(engine, context, processed.text, input);
+        return suggestion(processed.text);
+    }
+
+    /** Stops whatever the engine is doing for completions (pause, model switch, dispose). */
+    cancelAll(): void {
+        this.latest.abort();
+        this.prefetch?.controller.abort();
+        this.prefetch = undefined;
+    }
+
+    private async request(
+        engine: EngineClient,
+        context: CursorContext,
+        input: CompletionInput,
+        singleLine: boolean,
+        signal: AbortSignal,
+    ): Promise<CompletionResult> {
+        const config = this.deps.config();
+        this.debounce.configure({ baseMs: config.completion.debounceMs });
+        const budget = config.completion.extraContext;
+        const current = { path: input.filePath, languageId: input.languageId };
+        const extraContext = budget > 0 ? selectExtraContext(input.openFiles(), current, budget) : [];
+        const params = {
+            prefix: context.prefix,
+            suffix: context.suffix,
+            extraContext: extraContext.length > 0 ? extraContext : undefined,
+            filePath: input.filePath,
+            languageId: input.languageId,
+            maxTokens: config.completion.maxTokens,
+            maxLines: config.completion.maxLines,
+            timeoutMs: config.completion.timeoutMs,
+            singleLine,
+        };
+        // The engine stops itself at timeoutMs; this guard only covers an engine that never answers.
+        const guarded = linkedWithTimeout(signal, config.completion.timeoutMs + clientGraceMs);
+        if (this.inFlight++ === 0) this.deps.onBusy?.(true);
+        try {
+            return await engine.request("complete", params, { signal: guarded.signal });
+        } finally {
+            guarded.dispose();
+            if (--this.inFlight === 0) this.deps.onBusy?.(false);
+        }
+    }
+
+    /**
+     * After a suggestion is shown, ask for the one that follows it, as if it had been accepted,
+     * so Tab, Tab, Tab does not wait. The next keystroke aborts it unless it is the very position
+     * being prefetched.
+     */
+    private startPrefetch(engine: EngineClient, context: CursorContext, shown: string, input: CompletionInput): void {
+        const prefix = context.prefix + shown;
+        const linePrefix = prefix.slice(prefix.lastIndexOf("\n") + 1);
+        const next: CursorContext = { ...context, prefix, linePrefix };
+        const controller = new AbortController();
+        const done = this.request(engine, next, input, false, controller.signal).then(
+            (result) => {
+                const processed = applyStopRules(result.text, {
+                    linePrefix,
+                    lineSuffix: context.lineSuffix,
+                    nextLines: context.nextLines,
+                    maxLines: this.deps.config().completion.maxLines,
+                    singleLine: false,
+                });
+                if (!controller.signal.aborted) this.cache.set(prefix, context.suffix, processed.text);
+            },
+            () => undefined,
+        );
+        this.prefetch = { prefix, suffix: context.suffix, controller, done };
+        void done.finally(() => {
+            if (this.prefetch?.done === done) this.prefetch = undefined;
+        });
+    }
+
+    private async joinOrDropPrefetch(context: CursorContext, signal: AbortSignal): Promise<void> {
+        const pending = this.prefetch;
+        if (!pending) return;
+        if (pending.suffix === context.suffix && context.prefix.startsWith(pending.prefix)) {
+            await Promise.race([pending.done, new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }))]);
+            return;
+        }
+        pending.controller.abort();
+        this.prefetch = undefined;
+    }
+}
+
+/** The context as if the IntelliSense widget's selected item were accepted (VS Code only shows ghost text that extends it). */
+function withSelectedItem(context: CursorContext, selected: SelectedItem | undefined): CursorContext {
+    if (!selected) return context;
+    const typedLength = context.linePrefix.length - selected.startCharacter;
+    if (typedLength < 0) return context;
+    const cut = (text: string) => text.slice(0, text.length - typedLength) + selected.text;
+    return { ...context, prefix: cut(context.prefix), linePrefix: cut(context.linePrefix) };
+}
+
+function linkedWithTimeout(signal: AbortSignal, ms: number): { signal: AbortSignal; dispose(): void } {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new Error(`no answer from the engine within ${ms} ms`)), ms);
+    const follow = () => controller.abort(signal.reason);
+    if (signal.aborted) follow();
+    else signal.addEventListener("abort", follow, { once: true });
+    return {
+        signal: controller.signal,
+        dispose() {
+            clearTimeout(timer);
+            signal.removeEventListener("abort", follow);
+        },
+    };
+}

@@ -1,0 +1,82 @@
+// Adaptive debounce: wait long enough that a fast typist's next keystroke usually arrives before
+// the request goes out (saving the engine from work that would be thrown away), but no longer.
+// The wait follows the user's own typing rhythm, shrinks after characters that usually precede a
+// completion, and never exceeds twice the configured base.
+
+export interface DebounceOptions {
+    /** The configured base delay (`clasp.completion.debounceMs`). 0 disables waiting. */
+    baseMs: number;
+}
+
+/** A fresh (blank) line, or a character after which a suggestion is very likely wanted right away. */
+const eagerEndings = /^\s*$|[.({[,:=>]$/;
+
+export class AdaptiveDebounce {
+    private lastKeystrokeAt: number | undefined;
+    /** Exponential moving average of the gap between keystrokes, in ms. */
+    private typingGapMs: number | undefined;
+
+    constructor(private options: DebounceOptions) {}
+
+    configure(options: DebounceOptions): void {
+        this.options = options;
+    }
+
+    /** Records a keystroke at `now` and returns how long to wait before asking the engine. */
+    delayFor(now: number, linePrefix: string): number {
+        const base = this.options.baseMs;
+        if (this.lastKeystrokeAt !== undefined) {
+            const gap = now - this.lastKeystrokeAt;
+            // Gaps over 2 s are pauses, not typing rhythm.
+            if (gap > 0 && gap < 2000) this.typingGapMs = this.typingGapMs === undefined ? gap : 0.7 * this.typingGapMs + 0.3 * gap;
+        }
+        this.lastKeystrokeAt = now;
+        if (base <= 0) return 0;
+        const min = Math.round(base / 4);
+        if (eagerEndings.test(linePrefix)) return min;
+        if (this.typingGapMs === undefined) return base;
+        return Math.round(Math.min(2 * base, Math.max(min, 1.3 * this.typingGapMs)));
+    }
+}
+
+/** Resolves true after `ms`, or false as soon as `signal` aborts (never rejects). */
+export function abortableDelay(ms: number, signal: AbortSignal): Promise<boolean> {
+    if (signal.aborted) return Promise.resolve(false);
+    if (ms <= 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+        const onAbort = () => {
+            clearTimeout(timer);
+            resolve(false);
+        };
+        const timer = setTimeout(() => {
+            signal.removeEventListener("abort", onAbort);
+            resolve(true);
+        }, ms);
+        signal.addEventListener("abort", onAbort, { once: true });
+    });
+}
+
+/**
+ * Holds the one request that matters: starting a new one aborts the previous one, which (through
+ * the engine client) cancels the generation in the engine, not just the wait for its reply.
+ */
+export class LatestRequest {
+    private current: AbortController | undefined;
+
+    begin(...linked: (AbortSignal | undefined)[]): AbortSignal {
+        this.current?.abort();
+        const controller = new AbortController();
+        this.current = controller;
+        for (const signal of linked) {
+            if (!signal) continue;
+            if (signal.aborted) controller.abort();
+            else signal.addEventListener("abort", () => controller.abort(), { once: true });
+        }
+        return controller.signal;
+    }
+
+    abort(): void {
+        this.current?.abort();
+        this.current = undefined;
+    }
+}

@@ -1,0 +1,74 @@
+// VS Code's side of inline completion: converts documents, positions and the IntelliSense
+// selection into the service's plain input, and its answer into an InlineCompletionItem.
+import * as vscode from "vscode";
+import type { CompletionService, SelectedItem } from "./completionService.ts";
+import type { OpenFile } from "./extraContext.ts";
+
+const headLines = 400;
+
+export class ClaspInlineProvider implements vscode.InlineCompletionItemProvider {
+    /** Set by the manual-trigger command so the next request skips debounce and cache. */
+    private manualPending = false;
+    private readonly lastUsed = new Map<string, number>();
+
+    constructor(private readonly service: CompletionService) {}
+
+    /** Remembers which documents were used recently (for extra context ordering). */
+    noteEditorUsed(document: vscode.TextDocument): void {
+        this.lastUsed.set(document.uri.toString(), Date.now());
+    }
+
+    async trigger(): Promise<void> {
+        this.manualPending = true;
+        await vscode.commands.executeCommand("editor.action.inlineSuggest.trigger");
+    }
+
+    async provideInlineCompletionItems(
+        document: vscode.TextDocument,
+        position: vscode.Position,
+        context: vscode.InlineCompletionContext,
+        token: vscode.CancellationToken,
+    ): Promise<vscode.InlineCompletionItem[] | undefined> {
+        const manual = this.manualPending || context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke;
+        this.manualPending = false;
+        const abort = new AbortController();
+        const subscription = token.onCancellationRequested(() => abort.abort());
+        try {
+            const suggestion = await this.service.provide(
+                {
+                    filePath: document.uri.scheme === "file" ? document.uri.fsPath : document.uri.toString(),
+                    languageId: document.languageId,
+                    doc: { lineCount: document.lineCount, lineAt: (line) => document.lineAt(line).text },
+                    cursor: { line: position.line, character: position.character },
+                    manual,
+                    selected: selectedItemOf(context, position),
+                    openFiles: () => this.openFiles(),
+                },
+                abort.signal,
+            );
+            if (!suggestion || token.isCancellationRequested) return undefined;
+            const range = new vscode.Range(position.line, suggestion.replaceFromCharacter, position.line, position.character);
+            return [new vscode.InlineCompletionItem(suggestion.insertText, range)];
+        } finally {
+            subscription.dispose();
+        }
+    }
+
+    private openFiles(): OpenFile[] {
+        return vscode.workspace.textDocuments
+            .filter((d) => !d.isClosed && (d.uri.scheme === "file" || d.uri.scheme === "untitled"))
+            .map((d) => ({
+                path: d.uri.scheme === "file" ? d.uri.fsPath : d.uri.toString(),
+                languageId: d.languageId,
+                // Only a file's head is ever used, so big files are not copied on every request.
+                text: d.getText(new vscode.Range(0, 0, Math.min(d.lineCount, headLines), 0)),
+                lastUsed: this.lastUsed.get(d.uri.toString()) ?? 0,
+            }));
+    }
+}
+
+function selectedItemOf(context: vscode.InlineCompletionContext, position: vscode.Position): SelectedItem | undefined {
+    const selected = context.selectedCompletionInfo;
+    if (!selected || !selected.range.isSingleLine || selected.range.start.line !== position.line) return undefined;
+    return { startCharacter: selected.range.start.character, text: selected.text };
+}

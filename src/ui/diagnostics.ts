@@ -1,0 +1,44 @@
+// "Why no suggestion?": the last requests and what became of them, plus the checks for the
+// common silent failures (inline suggestions off in VS Code, language off, paused, no model).
+import * as vscode from "vscode";
+import type { Config } from "../config.ts";
+import { isLanguageEnabled } from "../completion/languageFilter.ts";
+import type { RequestLog } from "../completion/requestLog.ts";
+import { outcomeExplanations } from "../completion/requestLog.ts";
+import { explainBlockers, formatRecord } from "./diagnosticsText.ts";
+
+export async function showWhyNoSuggestion(log: RequestLog, config: Config, engineState: string): Promise<void> {
+    const editor = vscode.window.activeTextEditor;
+    const blockers = explainBlockers({
+        inlineSuggestEnabled: vscode.workspace.getConfiguration("editor", editor?.document).get("inlineSuggest.enabled", true),
+        paused: config.paused,
+        languageId: editor?.document.languageId,
+        languageEnabled: editor ? isLanguageEnabled(config.enable, editor.document.languageId) : true,
+        engineState,
+    });
+    type Item = vscode.QuickPickItem & { record?: (typeof records)[number] };
+    const records = log.recent();
+    const items: Item[] = [
+        ...blockers.map((b) => ({ label: `$(warning) ${b}` })),
+        { label: "Recent requests", kind: vscode.QuickPickItemKind.Separator },
+        ...records.map((record) => {
+            const line = formatRecord(record);
+            return { label: line.label, description: line.description, detail: line.detail, record };
+        }),
+    ];
+    if (records.length === 0) items.push({ label: "No completion requests yet: type in an editor, or run CLaSp: Trigger Suggestion." });
+    const picked = await vscode.window.showQuickPick(items, { title: "CLaSp: Why no suggestion?", matchOnDetail: true });
+    if (picked?.record) {
+        const r = picked.record;
+        const body = [
+            `# ${outcomeExplanations[r.outcome]}`,
+            "",
+            `- File: ${r.file}:${r.line + 1}:${r.character + 1} (${r.languageId})`,
+            `- When: ${new Date(r.at).toLocaleTimeString()}, took ${r.latencyMs} ms`,
+            `- Detail: ${r.detail}`,
+            ...(r.preview ? ["", "```", r.preview, "```"] : []),
+        ].join("\n");
+        const doc = await vscode.workspace.openTextDocument({ language: "markdown", content: body });
+        await vscode.commands.executeCommand("markdown.showPreview", doc.uri).then(undefined, () => vscode.window.showTextDocument(doc));
+    }
+}
