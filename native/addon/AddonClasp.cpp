@@ -1,0 +1,550 @@
+#include "AddonClasp.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "AddonContext.h"
+#include "AddonModel.h"
+#include "ClaspVersion.h"
+#include "clasp/ClaspEngine.h"
+#include "llama-ext.h"
+
+// The llama_context has no getter for its capture flags, so the capture state JS asked for is kept
+// here; native CLaSp calls restore it when they end (their own decodes never capture for JS).
+static std::mutex captureMutex;
+static std::unordered_map<const AddonContext*, bool> captureWanted;
+
+static bool getCaptureWanted(const AddonContext* context) {
+    std::lock_guard<std::mutex> lock(captureMutex);
+    const auto it = captureWanted.find(context);
+    return it != captureWanted.end() && it->second;
+}
+
+static void setCaptureWanted(const AddonContext* context, bool on) {
+    std::lock_guard<std::mutex> lock(captureMutex);
+    captureWanted[context] = on;
+}
+
+static Napi::Value throwError(const Napi::Env& env, const std::string& message) {
+    Napi::Error::New(env, "CLaSp: " + message).ThrowAsJavaScriptException();
+    return env.Undefined();
+}
+
+static Napi::Value throwTypeError(const Napi::Env& env, const std::string& message) {
+    Napi::TypeError::New(env, "CLaSp: " + message).ThrowAsJavaScriptException();
+    return env.Undefined();
+}
+
+// node-llama-cpp's native context (LlamaContext._ctx) in argument 0, loaded and not disposed
+static AddonContext* contextArg(const Napi::CallbackInfo& info) {
+    if (info.Length() < 1 || !info[0].IsObject()) {
+        throwTypeError(info.Env(), "the first argument must be node-llama-cpp's native context");
+        return nullptr;
+    }
+    AddonContext* context = Napi::ObjectWrap<AddonContext>::Unwrap(info[0].As<Napi::Object>());
+    if (context == nullptr || context->disposed || context->ctx == nullptr) {
+        throwError(info.Env(), "the context is disposed or not loaded");
+        return nullptr;
+    }
+    return context;
+}
+
+static bool intArg(const Napi::Value& value, int64_t min, int64_t max, int64_t& out) {
+    if (!value.IsNumber()) return false;
+    const double v = value.As<Napi::Number>().DoubleValue();
+    if (!std::isfinite(v) || std::floor(v) != v || v < (double) min || v > (double) max) return false;
+    out = (int64_t) v;
+    return true;
+}
+
+static clasp::model_info contextInfo(const AddonContext* context) {
+    return clasp::get_model_info(llama_get_model(context->ctx));
+}
+
+// Decoding calls need a supported architecture and a unified KV cache (temporary sequence ids)
+static bool ensureDecodable(const Napi::Env& env, const AddonContext* context) {
+    if (!contextInfo(context).supported) {
+        throwError(env, "this model architecture does not support layer skipping");
+        return false;
+    }
+    if (!context->context_params.kv_unified) {
+        throwError(env, "the context needs a unified KV cache: create it with sequences: 1");
+        return false;
+    }
+    return true;
+}
+
+static bool seqIdArg(const Napi::CallbackInfo& info, size_t index, llama_seq_id& out) {
+    int64_t v = 0;
+    if (!intArg(info[index], 0, 200, v)) {
+        throwTypeError(info.Env(), "sequence id must be an integer in [0, 200]");
+        return false;
+    }
+    out = (llama_seq_id) v;
+    return true;
+}
+
+static bool posArg(const Napi::CallbackInfo& info, const AddonContext* context, size_t index, const char* name, llama_pos& out) {
+    int64_t v = 0;
+    if (!intArg(info[index], 0, (int64_t) llama_n_ctx(context->ctx) - 1, v)) {
+        throwTypeError(info.Env(), std::string(name) + " must be an integer position inside the context");
+        return false;
+    }
+    out = (llama_pos) v;
+    return true;
+}
+
+static bool maskFromValue(const Napi::Env& env, const Napi::Value& value, int32_t n_layer, std::vector<uint8_t>& out) {
+    out.clear();
+    if (value.IsNull() || value.IsUndefined()) return true;
+    if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+        throwTypeError(env, "mask must be a Uint8Array or null");
+        return false;
+    }
+    Napi::Uint8Array mask = value.As<Napi::Uint8Array>();
+    if ((int32_t) mask.ElementLength() != n_layer) {
+        throwTypeError(env, "mask length must equal the layer count (" + std::to_string(n_layer) + ")");
+        return false;
+    }
+    out.assign(mask.Data(), mask.Data() + n_layer);
+    return true;
+}
+
+// A Float32Array argument whose length is a positive multiple of `row` (and at most max_rows rows)
+static bool float32RowsArg(const Napi::CallbackInfo& info, size_t index, const char* name, size_t row, size_t max_rows, std::vector<float>& out) {
+    const Napi::Value value = info[index];
+    if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+        throwTypeError(info.Env(), std::string(name) + " must be a Float32Array");
+        return false;
+    }
+    Napi::Float32Array array = value.As<Napi::Float32Array>();
+    const size_t rows = array.ElementLength() / row;
+    if (rows < 1 || rows > max_rows || rows * row != array.ElementLength()) {
+        throwTypeError(info.Env(), std::string(name) + " must hold 1 to " + std::to_string(max_rows) + " rows of " + std::to_string(row) + " floats");
+        return false;
+    }
+    out.assign(array.Data(), array.Data() + array.ElementLength());
+    return true;
+}
+
+static Napi::Uint8Array toUint8Array(const Napi::Env& env, const std::vector<uint8_t>& values) {
+    Napi::Uint8Array array = Napi::Uint8Array::New(env, values.size());
+    if (!values.empty()) std::memcpy(array.Data(), values.data(), values.size());
+    return array;
+}
+
+static Napi::Float32Array toFloat32Array(const Napi::Env& env, const std::vector<float>& values) {
+    Napi::Float32Array array = Napi::Float32Array::New(env, values.size());
+    if (!values.empty()) std::memcpy(array.Data(), values.data(), values.size() * sizeof(float));
+    return array;
+}
+
+static Napi::Uint32Array toUint32Array(const Napi::Env& env, const std::vector<llama_token>& values) {
+    Napi::Uint32Array array = Napi::Uint32Array::New(env, values.size());
+    for (size_t i = 0; i < values.size(); ++i) array[i] = (uint32_t) values[i];
+    return array;
+}
+
+// Runs one engine call on the libuv pool. The caller holds node-llama-cpp's context lock; the
+// state guard puts mask, capture flags and embd_hidden back the way JS expects them.
+class ClaspWorker : public Napi::AsyncWorker {
+    public:
+        ClaspWorker(const Napi::Env& env, AddonContext* context, const char* name)
+            : Napi::AsyncWorker(env, name),
+              context(context),
+              captureAfter(getCaptureWanted(context)),
+              deferred(Napi::Promise::Deferred::New(env)) {
+            context->Ref();
+        }
+        ~ClaspWorker() override {
+            context->Unref();
+        }
+        Napi::Promise Queue() {
+            Napi::AsyncWorker::Queue();
+            return deferred.Promise();
+        }
+
+    protected:
+        AddonContext* context;
+        bool captureAfter;
+        Napi::Promise::Deferred deferred;
+        double ms = 0;
+
+        virtual clasp::engine_error run() = 0;
+
+        void Execute() override {
+            const auto start = std::chrono::steady_clock::now();
+            try {
+                clasp::ctx_state_guard guard(context->ctx, captureAfter);
+                const clasp::engine_error err = run();
+                if (!err.ok()) SetError("CLaSp: " + err.message);
+            } catch (const std::exception& e) {
+                SetError(std::string("CLaSp: ") + e.what());
+            } catch (...) {
+                SetError("CLaSp: unknown native error");
+            }
+            ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+        }
+        void OnError(const Napi::Error& err) override {
+            deferred.Reject(err.Value());
+        }
+};
+
+class ClaspOptimizeWorker : public ClaspWorker {
+    public:
+        llama_seq_id seqId = 0;
+        llama_pos pos = 0;
+        std::vector<float> hidden;
+        int32_t numSkip = 0;
+        clasp::optimize_result result;
+
+        using ClaspWorker::ClaspWorker;
+
+    protected:
+        clasp::engine_error run() override {
+            return clasp::optimize(context->ctx, seqId, pos, hidden.data(), numSkip, result);
+        }
+        void OnOK() override {
+            Napi::Object out = Napi::Object::New(Env());
+            out.Set("mask", toUint8Array(Env(), result.mask));
+            out.Set("cosine", Napi::Number::New(Env(), result.cosine));
+            out.Set("decodes", Napi::Number::New(Env(), result.decodes));
+            out.Set("ms", Napi::Number::New(Env(), ms));
+            deferred.Resolve(out);
+        }
+};
+
+class ClaspEvalLayerWorker : public ClaspWorker {
+    public:
+        llama_seq_id seqId = 0;
+        llama_pos pos = 0;
+        int32_t layer = 0;
+        int32_t n = 0;
+        std::vector<float> candidates;
+        std::vector<float> result;
+
+        using ClaspWorker::ClaspWorker;
+
+    protected:
+        clasp::engine_error run() override {
+            clasp::tmp_seqs seqs(context->ctx, seqId, pos);
+            clasp::engine_error err = seqs.begin(n);
+            if (!err.ok()) return err;
+            result.resize(candidates.size());
+            return clasp::eval_layer(context->ctx, seqs, layer, candidates.data(), n, result.data());
+        }
+        void OnOK() override {
+            deferred.Resolve(toFloat32Array(Env(), result));
+        }
+};
+
+static Napi::Object draftResultObject(const Napi::Env& env, const clasp::draft_result& result, bool wantProbabilities) {
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("tokens", toUint32Array(env, result.tokens));
+    out.Set("confidence", toFloat32Array(env, result.confidence));
+    if (wantProbabilities) out.Set("probabilities", toFloat32Array(env, result.probabilities));
+    out.Set("decodes", Napi::Number::New(env, result.decodes));
+    return out;
+}
+
+class ClaspDraftWorker : public ClaspWorker {
+    public:
+        llama_seq_id seqId = 0;
+        clasp::draft_params params;
+        clasp::draft_result result;
+
+        using ClaspWorker::ClaspWorker;
+
+    protected:
+        clasp::engine_error run() override {
+            return clasp::draft(context->ctx, seqId, params, result);
+        }
+        void OnOK() override {
+            Napi::Object out = draftResultObject(Env(), result, params.want_probabilities);
+            out.Set("ms", Napi::Number::New(Env(), ms));
+            deferred.Resolve(out);
+        }
+};
+
+// One speculative round in one thread-pool hop: read x_0..x_L of (seqId, readPos) from the last
+// decode, run the DP when asked (and the states were captured), then draft with the chosen mask.
+class ClaspStepWorker : public ClaspWorker {
+    public:
+        llama_seq_id seqId = 0;
+        llama_pos readPos = -1;
+        int32_t numSkip = 0;
+        bool runDp = false;
+        clasp::draft_params params;
+
+        std::vector<float> hidden;
+        bool hiddenRead = false;
+        bool dpRan = false;
+        clasp::optimize_result dp;
+        double dpMs = 0;
+        double draftMs = 0;
+        clasp::draft_result result;
+
+        using ClaspWorker::ClaspWorker;
+
+    protected:
+        clasp::engine_error run() override {
+            const clasp::model_info info = contextInfo(context);
+            if (readPos >= 0) {
+                hidden.assign((size_t) (info.n_layer + 1) * info.n_embd, 0.0f);
+                const llama_batch empty{};
+                hiddenRead = clasp::read_hidden(context->ctx, context->has_batch ? context->batch : empty, seqId, readPos, hidden.data());
+            }
+            const auto t0 = std::chrono::steady_clock::now();
+            if (runDp && hiddenRead) {
+                clasp::engine_error err = clasp::optimize(context->ctx, seqId, readPos, hidden.data(), numSkip, dp);
+                if (!err.ok()) return err;
+                dpRan = true;
+                params.mask = dp.mask;
+            }
+            const auto t1 = std::chrono::steady_clock::now();
+            clasp::engine_error err = clasp::draft(context->ctx, seqId, params, result);
+            draftMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t1).count();
+            dpMs = std::chrono::duration<double, std::milli>(t1 - t0).count();
+            return err;
+        }
+        void OnOK() override {
+            Napi::Object out = draftResultObject(Env(), result, params.want_probabilities);
+            out.Set("hidden", hiddenRead ? Napi::Value(toFloat32Array(Env(), hidden)) : Env().Null());
+            out.Set("dpRan", Napi::Boolean::New(Env(), dpRan));
+            out.Set("mask", toUint8Array(Env(), params.mask));
+            out.Set("cosine", Napi::Number::New(Env(), dpRan ? dp.cosine : NAN));
+            out.Set("dpMs", Napi::Number::New(Env(), dpMs));
+            out.Set("draftMs", Napi::Number::New(Env(), draftMs));
+            out.Set("ms", Napi::Number::New(Env(), ms));
+            deferred.Resolve(out);
+        }
+};
+
+static Napi::Value ClaspGetInfo(const Napi::CallbackInfo& info) {
+    AddonContext* context = contextArg(info);
+    if (context == nullptr) return info.Env().Undefined();
+
+    const clasp::model_info model = contextInfo(context);
+    char arch[64] = {0};
+    llama_model_meta_val_str(llama_get_model(context->ctx), "general.architecture", arch, sizeof(arch));
+
+    Napi::Object out = Napi::Object::New(info.Env());
+    out.Set("supported", Napi::Boolean::New(info.Env(), model.supported));
+    out.Set("nLayer", Napi::Number::New(info.Env(), model.n_layer));
+    out.Set("nEmbd", Napi::Number::New(info.Env(), model.n_embd));
+    out.Set("nVocab", Napi::Number::New(info.Env(), model.n_vocab));
+    out.Set("patchVersion", Napi::Number::New(info.Env(), CLASP_PATCH_VERSION));
+    out.Set("kvUnified", Napi::Boolean::New(info.Env(), context->context_params.kv_unified));
+    out.Set("architecture", Napi::String::New(info.Env(), arch));
+    return out;
+}
+
+// Whether the model (node-llama-cpp's native LlamaModel._model) can run with layers skipped
+static Napi::Value ClaspModelSupportsLayerSkip(const Napi::CallbackInfo& info) {
+    if (info.Length() < 1 || !info[0].IsObject()) return throwTypeError(info.Env(), "the first argument must be node-llama-cpp's native model");
+    AddonModel* model = Napi::ObjectWrap<AddonModel>::Unwrap(info[0].As<Napi::Object>());
+    if (model == nullptr || model->disposed || model->model == nullptr) return throwError(info.Env(), "the model is disposed or not loaded");
+    return Napi::Boolean::New(info.Env(), llama_model_supports_layer_skip(model->model));
+}
+
+static Napi::Value ClaspSetCapture(const Napi::CallbackInfo& info) {
+    AddonContext* context = contextArg(info);
+    if (context == nullptr) return info.Env().Undefined();
+    if (info.Length() < 2 || !info[1].IsBoolean()) return throwTypeError(info.Env(), "setCapture expects a boolean");
+
+    const bool on = info[1].As<Napi::Boolean>().Value();
+    setCaptureWanted(context, on);
+    clasp::set_capture(context->ctx, on);
+    return info.Env().Undefined();
+}
+
+static Napi::Value ClaspReadHiddenStates(const Napi::CallbackInfo& info) {
+    AddonContext* context = contextArg(info);
+    if (context == nullptr) return info.Env().Undefined();
+    llama_seq_id seqId = 0;
+    llama_pos pos = 0;
+    if (!seqIdArg(info, 1, seqId) || !posArg(info, context, 2, "pos", pos)) return info.Env().Undefined();
+    if (!context->has_batch) return info.Env().Null();
+
+    const clasp::model_info model = contextInfo(context);
+    std::vector<float> hidden((size_t) (model.n_layer + 1) * model.n_embd);
+    if (!clasp::read_hidden(context->ctx, context->batch, seqId, pos, hidden.data())) return info.Env().Null();
+    return toFloat32Array(info.Env(), hidden);
+}
+
+static Napi::Value ClaspOptimize(const Napi::CallbackInfo& info) {
+    AddonContext* context = contextArg(info);
+    if (context == nullptr || !ensureDecodable(info.Env(), context)) return info.Env().Undefined();
+    const clasp::model_info model = contextInfo(context);
+
+    auto worker = std::make_unique<ClaspOptimizeWorker>(info.Env(), context, "ClaspOptimizeWorker");
+    const size_t hiddenSize = (size_t) (model.n_layer + 1) * model.n_embd; // x_0..x_L as one row
+    int64_t numSkip = 0;
+    if (!seqIdArg(info, 1, worker->seqId) || !posArg(info, context, 2, "pos", worker->pos) ||
+        !float32RowsArg(info, 3, "hidden ((nLayer + 1) * nEmbd floats)", hiddenSize, 1, worker->hidden))
+        return info.Env().Undefined();
+    if (!intArg(info[4], 0, model.n_layer - 1, numSkip))
+        return throwTypeError(info.Env(), "numSkip must be an integer in [0, nLayer - 1]");
+    worker->numSkip = (int32_t) numSkip;
+    return worker.release()->Queue();
+}
+
+static Napi::Value ClaspEvalLayerCandidates(const Napi::CallbackInfo& info) {
+    AddonContext* context = contextArg(info);
+    if (context == nullptr || !ensureDecodable(info.Env(), context)) return info.Env().Undefined();
+    const clasp::model_info model = contextInfo(context);
+
+    auto worker = std::make_unique<ClaspEvalLayerWorker>(info.Env(), context, "ClaspEvalLayerWorker");
+    int64_t layer = 0;
+    if (!seqIdArg(info, 1, worker->seqId) || !posArg(info, context, 2, "pos", worker->pos)) return info.Env().Undefined();
+    if (!intArg(info[3], 0, model.n_layer - 1, layer))
+        return throwTypeError(info.Env(), "layer must be an integer in [0, nLayer - 1]");
+    if (!float32RowsArg(info, 4, "candidates", (size_t) model.n_embd, 32, worker->candidates)) return info.Env().Undefined();
+    worker->layer = (int32_t) layer;
+    worker->n = (int32_t) (worker->candidates.size() / (size_t) model.n_embd);
+    return worker.release()->Queue();
+}
+
+// Reads the draft options object shared by claspDraft and claspStep; throws and returns false on bad input
+static bool draftParamsArg(const Napi::Env& env, const Napi::Object& o, const AddonContext* context, clasp::draft_params& p) {
+    const clasp::model_info model = contextInfo(context);
+    const Napi::Value pending = o.Get("pending");
+    if (!pending.IsTypedArray() || pending.As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array ||
+        pending.As<Napi::Uint32Array>().ElementLength() < 1 || pending.As<Napi::Uint32Array>().ElementLength() > 512) {
+        throwTypeError(env, "pending must be a Uint32Array of 1 to 512 tokens");
+        return false;
+    }
+    Napi::Uint32Array tokens = pending.As<Napi::Uint32Array>();
+    for (size_t i = 0; i < tokens.ElementLength(); ++i) {
+        if (tokens[i] >= (uint32_t) model.n_vocab) {
+            throwTypeError(env, "pending token id out of the vocabulary");
+            return false;
+        }
+        p.pending.push_back((llama_token) tokens[i]);
+    }
+
+    int64_t v = 0;
+    const int64_t n_ctx = (int64_t) llama_n_ctx(context->ctx);
+    if (!intArg(o.Get("startPos"), 0, n_ctx - 1, v)) {
+        throwTypeError(env, "startPos must be an integer position inside the context");
+        return false;
+    }
+    p.start_pos = (llama_pos) v;
+    if (!intArg(o.Get("maxTokens"), 0, 256, v)) {
+        throwTypeError(env, "maxTokens must be an integer in [0, 256]");
+        return false;
+    }
+    p.max_tokens = (int32_t) v;
+    if (p.start_pos + (int64_t) p.pending.size() + p.max_tokens > n_ctx) {
+        throwError(env, "the draft would run past the context size");
+        return false;
+    }
+
+    const Napi::Value minConfidence = o.Get("minConfidence");
+    if (!minConfidence.IsNumber() || !(minConfidence.As<Napi::Number>().DoubleValue() >= 0) || minConfidence.As<Napi::Number>().DoubleValue() > 1) {
+        throwTypeError(env, "minConfidence must be a number in [0, 1]");
+        return false;
+    }
+    p.min_confidence = minConfidence.As<Napi::Number>().FloatValue();
+
+    const Napi::Value temperature = o.Get("temperature");
+    if (!temperature.IsUndefined()) {
+        if (!temperature.IsNumber() || !(temperature.As<Napi::Number>().DoubleValue() >= 0) || !std::isfinite(temperature.As<Napi::Number>().DoubleValue())) {
+            throwTypeError(env, "temperature must be a finite number >= 0");
+            return false;
+        }
+        p.temperature = temperature.As<Napi::Number>().FloatValue();
+    }
+    const Napi::Value seed = o.Get("seed");
+    if (!seed.IsUndefined()) {
+        if (!intArg(seed, 0, (int64_t) 1 << 53, v)) {
+            throwTypeError(env, "seed must be a non-negative integer");
+            return false;
+        }
+        p.seed = (uint64_t) v;
+    }
+    p.want_probabilities = o.Get("wantProbabilities").ToBoolean().Value();
+    return maskFromValue(env, o.Get("mask"), model.n_layer, p.mask);
+}
+
+static Napi::Value ClaspDraft(const Napi::CallbackInfo& info) {
+    AddonContext* context = contextArg(info);
+    if (context == nullptr || !ensureDecodable(info.Env(), context)) return info.Env().Undefined();
+    llama_seq_id seqId = 0;
+    if (!seqIdArg(info, 1, seqId)) return info.Env().Undefined();
+    if (!info[2].IsObject()) return throwTypeError(info.Env(), "draft options must be an object");
+
+    auto worker = std::make_unique<ClaspDraftWorker>(info.Env(), context, "ClaspDraftWorker");
+    worker->seqId = seqId;
+    if (!draftParamsArg(info.Env(), info[2].As<Napi::Object>(), context, worker->params)) return info.Env().Undefined();
+    return worker.release()->Queue();
+}
+
+static Napi::Value ClaspStep(const Napi::CallbackInfo& info) {
+    AddonContext* context = contextArg(info);
+    if (context == nullptr || !ensureDecodable(info.Env(), context)) return info.Env().Undefined();
+    const clasp::model_info model = contextInfo(context);
+    llama_seq_id seqId = 0;
+    if (!seqIdArg(info, 1, seqId)) return info.Env().Undefined();
+    if (!info[2].IsObject()) return throwTypeError(info.Env(), "step options must be an object");
+    const Napi::Object o = info[2].As<Napi::Object>();
+
+    auto worker = std::make_unique<ClaspStepWorker>(info.Env(), context, "ClaspStepWorker");
+    worker->seqId = seqId;
+    if (!draftParamsArg(info.Env(), o, context, worker->params)) return info.Env().Undefined();
+    int64_t v = 0;
+    const Napi::Value readPos = o.Get("readPos");
+    if (!readPos.IsUndefined() && !readPos.IsNull()) {
+        if (!intArg(readPos, 0, (int64_t) llama_n_ctx(context->ctx) - 1, v))
+            return throwTypeError(info.Env(), "readPos must be an integer position inside the context");
+        worker->readPos = (llama_pos) v;
+    }
+    worker->runDp = o.Get("runDp").ToBoolean().Value();
+    if (worker->runDp) {
+        if (worker->readPos < 0) return throwTypeError(info.Env(), "runDp needs readPos");
+        if (!intArg(o.Get("numSkip"), 0, model.n_layer - 1, v))
+            return throwTypeError(info.Env(), "numSkip must be an integer in [0, nLayer - 1]");
+        worker->numSkip = (int32_t) v;
+    }
+    return worker.release()->Queue();
+}
+
+static Napi::Value ClaspSetLayerSkip(const Napi::CallbackInfo& info) {
+    AddonContext* context = contextArg(info);
+    if (context == nullptr) return info.Env().Undefined();
+    const clasp::model_info model = contextInfo(context);
+    std::vector<uint8_t> mask;
+    if (!maskFromValue(info.Env(), info.Length() > 1 ? info[1] : info.Env().Null(), model.n_layer, mask)) return info.Env().Undefined();
+    const bool ok = llama_set_layer_skip(context->ctx, mask.empty() ? nullptr : mask.data(), (int32_t) mask.size());
+    return Napi::Boolean::New(info.Env(), ok);
+}
+
+static Napi::Value ClaspGetLayerSkip(const Napi::CallbackInfo& info) {
+    AddonContext* context = contextArg(info);
+    if (context == nullptr) return info.Env().Undefined();
+    const int32_t n_layer = llama_get_layer_skip(context->ctx, nullptr, 0);
+    std::vector<uint8_t> mask(n_layer, 0);
+    llama_get_layer_skip(context->ctx, mask.data(), n_layer);
+    return toUint8Array(info.Env(), mask);
+}
+
+void addonClaspInit(Napi::Object exports) {
+    exports.DefineProperties({
+        Napi::PropertyDescriptor::Function("claspGetInfo", ClaspGetInfo),
+        Napi::PropertyDescriptor::Function("claspModelSupportsLayerSkip", ClaspModelSupportsLayerSkip),
+        Napi::PropertyDescriptor::Function("claspSetCapture", ClaspSetCapture),
+        Napi::PropertyDescriptor::Function("claspReadHiddenStates", ClaspReadHiddenStates),
+        Napi::PropertyDescriptor::Function("claspOptimize", ClaspOptimize),
+        Napi::PropertyDescriptor::Function("claspEvalLayerCandidates", ClaspEvalLayerCandidates),
+        Napi::PropertyDescriptor::Function("claspDraft", ClaspDraft),
+        Napi::PropertyDescriptor::Function("claspStep", ClaspStep),
+        Napi::PropertyDescriptor::Function("claspSetLayerSkip", ClaspSetLayerSkip),
+        Napi::PropertyDescriptor::Function("claspGetLayerSkip", ClaspGetLayerSkip),
+        Napi::PropertyDescriptor::Value("claspPatchVersion", Napi::Number::New(exports.Env(), CLASP_PATCH_VERSION)),
+    });
+}

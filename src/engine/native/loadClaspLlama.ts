@@ -1,0 +1,44 @@
+// Loads node-llama-cpp with ONLY the CLaSp-patched, version-tagged local build. No prebuilt binary
+// and no silent fallback: a missing or stale build is a ClaspBuildMissingError naming the build command.
+import { getLlama, LlamaLogLevel, type Llama } from "node-llama-cpp";
+import { claspBindingsOf } from "./bindings.ts";
+import { ClaspBuildMissingError } from "./errors.ts";
+import { CLASP_PATCH_VERSION } from "./patchVersion.ts";
+
+export type ClaspGpu = "auto" | "cuda" | "metal" | "vulkan" | "cpu";
+
+export interface LoadClaspLlamaOptions {
+    gpu?: ClaspGpu;
+    logLevel?: LlamaLogLevel;
+    maxThreads?: number;
+}
+
+/** The CMake options native/build.mjs builds with; they are part of the build folder's name. */
+export function claspCmakeOptions(): Record<string, string> {
+    return { NLC_CLASP: String(CLASP_PATCH_VERSION), GGML_NATIVE: "OFF" };
+}
+
+export async function loadClaspLlama(options: LoadClaspLlamaOptions = {}): Promise<Llama> {
+    const gpu = options.gpu ?? "cpu";
+    let llama: Llama;
+    try {
+        llama = await getLlama({
+            gpu: gpu === "cpu" ? false : gpu,
+            build: "never",
+            // without this, node-llama-cpp may pick an unpatched prebuilt binary (e.g. its CUDA package)
+            usePrebuiltBinaries: false,
+            cmakeOptions: claspCmakeOptions(),
+            progressLogs: false,
+            logLevel: options.logLevel ?? LlamaLogLevel.warn,
+            ...(options.maxThreads != null ? { maxThreads: options.maxThreads } : {}),
+        });
+    } catch (error) {
+        throw new ClaspBuildMissingError(`no local build tagged NLC_CLASP=${CLASP_PATCH_VERSION} for gpu "${gpu}" could be loaded`, { cause: error });
+    }
+    const bindings = claspBindingsOf(llama, { requireVersion: false });
+    if (bindings.claspPatchVersion !== CLASP_PATCH_VERSION) {
+        await llama.dispose();
+        throw new ClaspBuildMissingError(`the loaded build has patch version ${bindings.claspPatchVersion}, this code needs ${CLASP_PATCH_VERSION}`);
+    }
+    return llama;
+}
