@@ -26,6 +26,21 @@ interface Draft {
     source: DraftSource | "none";
     tokens: Token[];
     probabilities: DraftProbability[];
+    ms: number;
+}
+
+/** Cumulative counters over the decoder's life (benchmarks and diagnostics). */
+export interface DecoderTotals {
+    rounds: number;
+    /** Rounds that verified at least one draft token. */
+    draftRounds: number;
+    drafted: number;
+    accepted: number;
+    /** Time spent drafting with skipped layers (lookup drafts cost ~0 and are not timed). */
+    layerSkipDraftMs: number;
+    layerSkipDrafted: number;
+    dpRuns: number;
+    dpMs: number;
 }
 
 /** Plain steps per refresh window: enough to time plain decoding without costing much speed. */
@@ -46,6 +61,7 @@ export class SpeculativeDecoder implements Decoder {
     #layerSkip?: LayerSkipDrafter;
     #plainStepsInWindow = 0;
     #tokensInWindow = 0;
+    readonly totals: DecoderTotals = { rounds: 0, draftRounds: 0, drafted: 0, accepted: 0, layerSkipDraftMs: 0, layerSkipDrafted: 0, dpRuns: 0, dpMs: 0 };
 
     constructor(settings: SpeculationSettings, deps: SpeculationDeps = {}) {
         this.#native = deps.native;
@@ -57,6 +73,11 @@ export class SpeculativeDecoder implements Decoder {
 
     get settings(): SpeculationSettings {
         return this.#settings;
+    }
+
+    /** The online measurements (verify cost by batch size, draft cost, acceptance). */
+    get controller(): SpeculationController {
+        return this.#controller!;
     }
 
     /** The skip set the layer-skip draft uses now (null before the first DP). */
@@ -137,6 +158,7 @@ export class SpeculativeDecoder implements Decoder {
                 this.#controller!.recordRound(draft.source, this.#layerSkip?.options.skipCount ?? 0, draft.tokens.length, verdict.accepted);
                 if (draft.source === "layerSkip") this.#layerSkip!.noteRound(draft.tokens.length, verdict.accepted);
                 request.recordRound(draft.tokens.length, verdict.accepted);
+                this.#count(draft, verdict.accepted);
                 if (capture) await this.#optimize(startPos + verdict.accepted, request);
 
                 const emitted = [...draft.tokens.slice(0, verdict.accepted), verdict.next];
@@ -178,6 +200,18 @@ export class SpeculativeDecoder implements Decoder {
         return { ...outcome, speculation };
     }
 
+    #count(draft: Draft, accepted: number): void {
+        const totals = this.totals;
+        totals.rounds++;
+        if (draft.tokens.length > 0) totals.draftRounds++;
+        totals.drafted += draft.tokens.length;
+        totals.accepted += accepted;
+        if (draft.source === "layerSkip") {
+            totals.layerSkipDraftMs += draft.ms;
+            totals.layerSkipDrafted += draft.tokens.length;
+        }
+    }
+
     #usesLookup(): boolean {
         const mode = this.#settings.mode;
         return mode === "lookup" || mode === "hybrid" || mode === "auto";
@@ -208,6 +242,8 @@ export class SpeculativeDecoder implements Decoder {
         if (ms === null) throw new Error(`no hidden states were captured for position ${pos}`);
         this.#controller!.recordDp(ms);
         request.recordDp(ms, layerSkip.skipSet);
+        this.totals.dpRuns++;
+        this.totals.dpMs += ms;
     }
 
     async #draft(
@@ -218,7 +254,7 @@ export class SpeculativeDecoder implements Decoder {
         temperature: number | undefined,
         uniform: (() => number) | undefined,
     ): Promise<Draft> {
-        const none: Draft = { source: "none", tokens: [], probabilities: [] };
+        const none: Draft = { source: "none", tokens: [], probabilities: [], ms: 0 };
         const mode = this.#settings.mode;
         if (cap <= 0 || (mode === "auto" && this.#calibrating())) {
             this.rolling.setSpeculating(mode !== "auto");
@@ -243,13 +279,13 @@ export class SpeculativeDecoder implements Decoder {
         this.rolling.setSpeculating(source !== "none" || mode !== "auto");
         if (source === "lookup") {
             const tokens = proposal.slice(0, length);
-            return { source, tokens, probabilities: tokens.map(pointMass) };
+            return { source, tokens, probabilities: tokens.map(pointMass), ms: 0 };
         }
         if (source === "layerSkip") {
             const sampling = temperature !== undefined && uniform ? { temperature, seed: Math.floor(uniform() * 2 ** 32) } : undefined;
             const draft = await layerSkip!.draft(pending, startPos, length, this.#settings.minConfidence, sampling);
             this.#controller!.recordDraft(layerSkip!.options.skipCount, draft.tokens.length, draft.ms);
-            return { source, tokens: draft.tokens, probabilities: draft.probabilities ?? [] };
+            return { source, tokens: draft.tokens, probabilities: draft.probabilities ?? [], ms: draft.ms };
         }
         return none;
     }

@@ -1,0 +1,155 @@
+// One model through every decoding mode on the same prompts, same sequence, same run: plain
+// greedy first (the baseline and the reference output), then each speculative mode, prompt by
+// prompt so that machine drift hits every mode alike.
+import type { Llama, LlamaContextSequence, Token } from "node-llama-cpp";
+import { plainDecoder, prefill, type Decoder } from "../src/engine/decoding.ts";
+import { buildPrompt } from "../src/engine/promptLayout.ts";
+import { defaultSpeculationSettings, type SpeculationMode, type SpeculationSettings } from "../src/engine/protocol.ts";
+import { expectedTokensPerRound } from "../src/engine/clasp/costModel.ts";
+import { createSpeculativeDecoder, type SpeculativeDecoder } from "../src/engine/clasp/speculativeDecoder.ts";
+import type { ClaspNative } from "../src/engine/native/index.ts";
+import type { HeldOutPrompt } from "./heldOutPrompts.ts";
+
+export type BenchMode = "static" | "clasp" | "lookup" | "hybrid" | "auto";
+
+export interface ModeResult {
+    tokensPerSecond: number;
+    speedup: number;
+    acceptance: number;
+    meanAccepted: number;
+    dpOverheadPct: number;
+    /** E/(γc + V(γ+1)) from this run's α, mean draft length γ, draft cost c and verify cost V; null without drafts. */
+    idealBound: number | null;
+    lossless: boolean;
+}
+
+export interface ModelResult {
+    name: string;
+    layers: number;
+    modes: { plain: { tokensPerSecond: number } } & Partial<Record<BenchMode, ModeResult>>;
+    /** Modes that could not run here, with the reason. */
+    skipped: Partial<Record<BenchMode, string>>;
+    prompts: number;
+    generatedTokens: number;
+}
+
+export interface MeasureOptions {
+    prompts: HeldOutPrompt[];
+    maxTokens: number;
+    threads: number;
+    /** Why the layer-skip modes cannot run (no patched build, unsupported architecture); undefined when they can. */
+    nativeUnavailable?: string;
+    createNative?(context: import("node-llama-cpp").LlamaContext, sequence: LlamaContextSequence): ClaspNative;
+    log(message: string): void;
+}
+
+const nativeModes: BenchMode[] = ["static", "clasp", "hybrid"];
+const settingsFor = (mode: SpeculationMode): SpeculationSettings => ({ ...defaultSpeculationSettings, mode });
+
+interface Tally {
+    tokens: number;
+    ms: number;
+    lossless: boolean;
+}
+
+export async function measureModel(llama: Llama, modelPath: string, name: string, options: MeasureOptions): Promise<ModelResult> {
+    const model = await llama.loadModel({ modelPath });
+    const contextSize = Math.min(model.trainContextSize, 2048);
+    const context = await model.createContext({ contextSize, threads: options.threads, sequences: 1 });
+    try {
+        const sequence = context.getSequence();
+        const layers = model.fileInsights.totalLayers - 1;
+        const budget = { maxTokens: Math.max(32, contextSize - options.maxTokens - 16), suffixShare: 0.25 };
+        const prompts = options.prompts.map((p) => buildPrompt(model, { prefix: p.prefix, suffix: p.suffix }, budget));
+
+        let native: ClaspNative | undefined;
+        let nativeUnavailable = options.nativeUnavailable;
+        if (nativeUnavailable === undefined) {
+            try {
+                native = options.createNative!(context, sequence);
+            } catch (error) {
+                nativeUnavailable = (error as Error).message;
+            }
+        }
+        const modes: BenchMode[] = native ? ["static", "clasp", "lookup", "hybrid", "auto"] : ["lookup", "auto"];
+        const skipped: ModelResult["skipped"] = {};
+        if (!native) for (const mode of nativeModes) skipped[mode] = nativeUnavailable ?? "no native primitives";
+
+        const run = async (decoder: Decoder, prompt: (typeof prompts)[number]) => {
+            await prefill(sequence, prompt.tokens);
+            const tokens: Token[] = [];
+            const started = performance.now();
+            await decoder.decode({
+                sequence, pending: prompt.tokens.at(-1)!, maxTokens: options.maxTokens, temperature: 0, lookupSource: prompt.lookupSource,
+                onTokens(batch) {
+                    tokens.push(...batch);
+                    return true;
+                },
+            });
+            return { tokens, ms: performance.now() - started };
+        };
+
+        // Warm-up (not counted); with native code it also picks the static skip set once, from the first prompt.
+        await run(plainDecoder, prompts[0]!);
+        let staticMask: Uint8Array | undefined;
+        if (native) {
+            const chooser = createSpeculativeDecoder(settingsFor("clasp"), { native });
+            await run(chooser, prompts[0]!);
+            staticMask = chooser.skipMask ?? undefined;
+        }
+        const decoders = new Map<BenchMode, SpeculativeDecoder>(modes.map((mode) => [mode,
+            mode === "static"
+                ? createSpeculativeDecoder(settingsFor("clasp"), { native, staticMask })
+                : createSpeculativeDecoder(settingsFor(mode), { native: mode === "lookup" ? undefined : native })]));
+
+        const plain: Tally = { tokens: 0, ms: 0, lossless: true };
+        const tallies = new Map<BenchMode, Tally>(modes.map((mode) => [mode, { tokens: 0, ms: 0, lossless: true }]));
+        for (const [i, prompt] of prompts.entries()) {
+            const reference = await run(plainDecoder, prompt);
+            plain.tokens += reference.tokens.length;
+            plain.ms += reference.ms;
+            for (const mode of modes) {
+                const result = await run(decoders.get(mode)!, prompt);
+                const tally = tallies.get(mode)!;
+                tally.tokens += result.tokens.length;
+                tally.ms += result.ms;
+                if (result.tokens.join() !== reference.tokens.join()) tally.lossless = false;
+            }
+            options.log(`  ${name}: prompt ${i + 1}/${prompts.length} (${options.prompts[i]!.file})`);
+        }
+
+        const plainRate = (plain.tokens * 1000) / plain.ms;
+        const result: ModelResult = { name, layers, modes: { plain: { tokensPerSecond: plainRate } }, skipped, prompts: prompts.length, generatedTokens: plain.tokens };
+        for (const mode of modes) result.modes[mode] = summarize(tallies.get(mode)!, decoders.get(mode)!, plainRate);
+        return result;
+    } finally {
+        await context.dispose();
+        await model.dispose();
+    }
+}
+
+function summarize(tally: Tally, decoder: SpeculativeDecoder, plainRate: number): ModeResult {
+    const totals = decoder.totals;
+    const rate = (tally.tokens * 1000) / tally.ms;
+    return {
+        tokensPerSecond: rate,
+        speedup: rate / plainRate,
+        acceptance: totals.drafted > 0 ? totals.accepted / totals.drafted : 0,
+        meanAccepted: totals.rounds > 0 ? (totals.accepted + totals.rounds) / totals.rounds : 0,
+        dpOverheadPct: (100 * totals.dpMs) / tally.ms,
+        idealBound: idealBound(decoder, plainRate),
+        lossless: tally.lossless,
+    };
+}
+
+/** The cost model's bound for this run: measured α, mean draft length γ, draft cost c and verify cost V, no overheads. */
+function idealBound(decoder: SpeculativeDecoder, plainRate: number): number | null {
+    const totals = decoder.totals;
+    if (totals.drafted === 0 || totals.draftRounds === 0) return null;
+    const alpha = totals.accepted / totals.drafted;
+    const gamma = Math.max(1, Math.round(totals.drafted / totals.draftRounds));
+    const stepMs = decoder.controller.verify.stepMs ?? 1000 / plainRate;
+    // lookup drafts are free, so the draft time is spread over every drafted token
+    const draftCost = totals.layerSkipDraftMs / totals.drafted / stepMs;
+    return expectedTokensPerRound(alpha, gamma) / (gamma * draftCost + decoder.controller.verify.ratio(gamma + 1));
+}

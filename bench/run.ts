@@ -1,0 +1,82 @@
+// `npm run bench [-- --quick] [--json FILE] [--model PATH]... [--prompts N] [--max-tokens N] [--threads N]`
+// Every decoding mode against plain greedy decoding on the same model, machine and run, over
+// held-out prompts; prints a Markdown table and optionally writes the JSON document.
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { getLlama, type Llama } from "node-llama-cpp";
+import { ensureFixture, type FixturePresetName } from "../src/fixtures/index.ts";
+import { heldOutPrompts } from "./heldOutPrompts.ts";
+import { measureModel, type ModelResult } from "./measureModel.ts";
+import { describeMachine, jsonReport, markdownReport } from "./report.ts";
+
+const usage = "usage: npm run bench -- [--quick] [--json FILE] [--model PATH]... [--prompts N] [--max-tokens N] [--threads N]";
+
+function positiveInteger(value: string | undefined, name: string, fallback: number): number {
+    if (value === undefined) return fallback;
+    const number = Number(value);
+    if (!Number.isInteger(number) || number < 1) throw new Error(`--${name} needs a positive integer, got "${value}"\n${usage}`);
+    return number;
+}
+
+function sharedModels(): string[] {
+    const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+    const directory = resolve(repoRoot, "../shared/models");
+    if (!existsSync(directory)) return [];
+    return readdirSync(directory).filter((file) => file.endsWith(".gguf")).sort().map((file) => join(directory, file));
+}
+
+async function loadLlama(threads: number): Promise<{ llama: Llama; nativeUnavailable?: string; createNative?: typeof import("../src/engine/native/index.ts").createClaspNative }> {
+    try {
+        const native = await import("../src/engine/native/index.ts");
+        return { llama: await native.loadClaspLlama({ gpu: "cpu", maxThreads: threads }), createNative: native.createClaspNative };
+    } catch (error) {
+        // lookup and auto still run on the stock binary; the layer-skip rows say why they are missing
+        return { llama: await getLlama({ gpu: false, logLevel: "error" as never }), nativeUnavailable: (error as Error).message };
+    }
+}
+
+async function main(): Promise<void> {
+    const { values } = parseArgs({
+        options: {
+            quick: { type: "boolean", default: false },
+            json: { type: "string" },
+            model: { type: "string", multiple: true, default: [] },
+            prompts: { type: "string" },
+            "max-tokens": { type: "string" },
+            threads: { type: "string" },
+            help: { type: "boolean", default: false },
+        },
+    });
+    if (values.help) return console.log(usage);
+    const quick = values.quick!;
+    const promptCount = positiveInteger(values.prompts, "prompts", quick ? 6 : 24);
+    const maxTokens = positiveInteger(values["max-tokens"], "max-tokens", quick ? 32 : 64);
+    const threads = positiveInteger(values.threads, "threads", 1);
+    for (const path of values.model!) if (!existsSync(path)) throw new Error(`--model ${path}: no such file\n${usage}`);
+
+    const fixtures: FixturePresetName[] = quick ? ["redundant", "wide"] : ["rand", "redundant", "scaled", "wide"];
+    const models: { name: string; path: string }[] = [];
+    for (const fixture of fixtures) models.push({ name: `fixture:${fixture}`, path: await ensureFixture(fixture) });
+    for (const path of [...(quick ? [] : sharedModels()), ...values.model!]) models.push({ name: basename(path), path });
+
+    const prompts = heldOutPrompts(promptCount);
+    const { llama, nativeUnavailable, createNative } = await loadLlama(threads);
+    const log = (message: string) => process.stderr.write(message + "\n");
+    if (nativeUnavailable) log(`layer-skip modes unavailable: ${nativeUnavailable}`);
+    const results: ModelResult[] = [];
+    for (const { name, path } of models) {
+        log(`benchmarking ${name}`);
+        results.push(await measureModel(llama, path, name, { prompts, maxTokens, threads, nativeUnavailable, createNative, log }));
+    }
+    const machine = describeMachine(llama.gpu === false ? "cpu" : llama.gpu, threads);
+    console.log(markdownReport(machine, results, { prompts: prompts.length, maxTokens }));
+    if (values.json) writeFileSync(values.json, JSON.stringify(jsonReport(machine, results), null, 2) + "\n");
+    await llama.dispose();
+}
+
+main().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exitCode = 1;
+});
