@@ -112,14 +112,14 @@ class ClaspNativeImpl implements ClaspNative {
         });
     }
 
-    draft(options: DraftOptions): Promise<DraftResult> {
+    async draft(options: DraftOptions): Promise<DraftResult> {
         const native = toNativeDraft(options, this.info.nVocab);
         return this.locked(async () => {
             return fromNativeDraft(await this.bindings.claspDraft(this.ctx, this.seqId, native));
         });
     }
 
-    step(options: StepOptions): Promise<StepResult> {
+    async step(options: StepOptions): Promise<StepResult> {
         const native = { ...toNativeDraft(options, this.info.nVocab), readPos: options.readPos, runDp: options.runDp ?? false, numSkip: options.numSkip };
         return this.locked(async () => {
             const result = await this.bindings.claspStep(this.ctx, this.seqId, native);
