@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as vscode from "vscode";
 import type { Config } from "../config.ts";
-import { speculationBounds } from "../config.ts";
+import { renderSettingsHtml } from "./settingsHtml.ts";
 import type { StatsPoint } from "./statsHistory.ts";
 import type { ToPanel } from "./settingsSync.ts";
 import { isWriteNeeded, panelValues, settingWriteFor } from "./settingsSync.ts";
@@ -85,26 +85,12 @@ export class SettingsPanel implements vscode.Disposable {
     }
 
     private html(webview: vscode.Webview, media: vscode.Uri): string {
-        const nonce = randomBytes(16).toString("base64");
         const template = readFileSync(vscode.Uri.joinPath(media, "settings.html").fsPath, "utf8");
-        const values: Record<string, string> = {
+        return renderSettingsHtml(template, {
             cspSource: webview.cspSource,
-            nonce,
+            nonce: randomBytes(16).toString("base64"),
             styleUri: webview.asWebviewUri(vscode.Uri.joinPath(media, "settings.css")).toString(),
             scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(media, "settings.js")).toString(),
-            skipRatioMin: String(speculationBounds.skipRatio.min),
-            skipRatioMax: String(speculationBounds.skipRatio.max),
-            skipRatioStep: String(speculationBounds.skipRatio.step),
-            maxDraftTokensMin: String(speculationBounds.maxDraftTokens.min),
-            maxDraftTokensMax: String(speculationBounds.maxDraftTokens.max),
-            minConfidenceStep: String(speculationBounds.minConfidence.step),
-            updateIntervalMin: String(speculationBounds.updateInterval.min),
-            updateIntervalMax: String(speculationBounds.updateInterval.max),
-        };
-        return template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
-            const value = values[name];
-            if (value === undefined) throw new Error(`settings.html uses an unknown placeholder {{${name}}}`);
-            return value;
         });
     }
 }

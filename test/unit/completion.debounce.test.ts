@@ -1,0 +1,51 @@
+import assert from "node:assert/strict";
+import { AdaptiveDebounce, LatestRequest, abortableDelay } from "../../src/completion/debounce.ts";
+
+describe("completion debounce and cancellation", () => {
+    it("uses the base delay before any typing rhythm is known", () => {
+        assert.equal(new AdaptiveDebounce({ baseMs: 120 }).delayFor(1000, "const val"), 120);
+    });
+
+    it("follows a fast typing rhythm and is bounded by twice the base", () => {
+        const fast = new AdaptiveDebounce({ baseMs: 120 });
+        let t = 0;
+        for (let i = 0; i < 10; i++) fast.delayFor((t += 60), "abc");
+        assert.equal(fast.delayFor((t += 60), "abc"), 78); // 1.3 × 60 ms
+
+        const slow = new AdaptiveDebounce({ baseMs: 120 });
+        t = 0;
+        for (let i = 0; i < 10; i++) slow.delayFor((t += 1500), "abc");
+        assert.equal(slow.delayFor((t += 1500), "abc"), 240);
+    });
+
+    it("asks sooner after a character that usually wants a suggestion, and on a fresh line", () => {
+        const debounce = new AdaptiveDebounce({ baseMs: 120 });
+        assert.equal(debounce.delayFor(0, "foo."), 30);
+        assert.equal(debounce.delayFor(500, "    "), 30);
+    });
+
+    it("does not wait at all with a zero base", () => {
+        assert.equal(new AdaptiveDebounce({ baseMs: 0 }).delayFor(0, "x"), 0);
+    });
+
+    it("abortableDelay resolves false as soon as it is aborted", async () => {
+        const controller = new AbortController();
+        const started = Date.now();
+        const waiting = abortableDelay(10_000, controller.signal);
+        controller.abort();
+        assert.equal(await waiting, false);
+        assert.ok(Date.now() - started < 1000);
+        assert.equal(await abortableDelay(1, new AbortController().signal), true);
+    });
+
+    it("a new request aborts the previous one, and a linked cancellation aborts the current one", () => {
+        const latest = new LatestRequest();
+        const first = latest.begin();
+        const vscodeCancel = new AbortController();
+        const second = latest.begin(vscodeCancel.signal);
+        assert.equal(first.aborted, true);
+        assert.equal(second.aborted, false);
+        vscodeCancel.abort();
+        assert.equal(second.aborted, true);
+    });
+});

@@ -1,0 +1,224 @@
+import assert from "node:assert/strict";
+import type { EngineClient, RequestOptions } from "../../src/client/engineClient.ts";
+import { CompletionService, type CompletionInput } from "../../src/completion/completionService.ts";
+import { RequestLog } from "../../src/completion/requestLog.ts";
+import { readConfig, type Config } from "../../src/config.ts";
+import type { CompletionRequest, CompletionResult, EngineState } from "../../src/engine/protocol.ts";
+
+interface Call {
+    params: CompletionRequest;
+    signal?: AbortSignal;
+    answer(text: string): void;
+    fail(error: Error): void;
+}
+
+/** An engine whose answers the test gives by hand, recording every request and its abort signal. */
+class FakeEngine implements EngineClient {
+    state: EngineState = "ready";
+    calls: Call[] = [];
+    request(method: string, params: unknown, options?: RequestOptions): Promise<never> {
+        assert.equal(method, "complete");
+        return new Promise((resolve, reject) => {
+            const call: Call = {
+                params: params as CompletionRequest,
+                signal: options?.signal,
+                answer: (text) => resolve(resultOf(text) as never),
+                fail: reject,
+            };
+            options?.signal?.addEventListener("abort", () => reject(new Error("cancelled")), { once: true });
+            this.calls.push(call);
+        });
+    }
+    on(): () => void {
+        return () => {};
+    }
+    async restart(): Promise<void> {}
+    dispose(): void {}
+}
+
+function resultOf(text: string): CompletionResult {
+    return {
+        text,
+        generatedTokens: text.length,
+        stopReason: "eog",
+        usedFim: true,
+        timings: { promptTokens: 10, reusedTokens: 0, promptMs: 1, firstTokenMs: 1, totalMs: 2, tokensPerSecond: 100 },
+    };
+}
+
+function configWith(settings: Record<string, unknown> = {}): Config {
+    const values: Record<string, unknown> = { "completion.debounceMs": 0, ...settings };
+    return readConfig({ get: <T>(key: string) => values[key] as T | undefined });
+}
+
+function input(text: string, line: number, character: number, extra: Partial<CompletionInput> = {}): CompletionInput {
+    const lines = text.split("\n");
+    return {
+        filePath: "/w/a.ts",
+        languageId: "typescript",
+        doc: { lineCount: lines.length, lineAt: (i) => lines[i]! },
+        cursor: { line, character },
+        manual: false,
+        openFiles: () => [],
+        ...extra,
+    };
+}
+
+/** Lets queued promise callbacks run (the service awaits before it calls the engine). */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
+
+function setup(settings: Record<string, unknown> = {}) {
+    const engine = new FakeEngine();
+    const log = new RequestLog();
+    let config = configWith(settings);
+    const service = new CompletionService({ engine: () => engine, config: () => config, log });
+    return { engine, log, service, setConfig: (s: Record<string, unknown>) => (config = configWith(s)) };
+}
+
+describe("completion service", () => {
+    it("asks the engine with prefix and suffix and shows the cleaned-up answer", async () => {
+        const { engine, log, service } = setup();
+        const pending = service.provide(input("const total = \nfoo();", 0, 14));
+        await settle();
+        assert.equal(engine.calls.length, 1);
+        assert.equal(engine.calls[0]!.params.prefix, "const total = ");
+        assert.equal(engine.calls[0]!.params.suffix, "\nfoo();");
+        engine.calls[0]!.answer("a + b;\nfoo();\n");
+        const suggestion = await pending;
+        assert.deepEqual(suggestion, { insertText: "a + b;", replaceFromCharacter: 14 });
+        assert.equal(log.recent()[0]!.outcome, "shown");
+        assert.deepEqual(service.lastCompletion, { text: "a + b;", stopReason: "eog" });
+    });
+
+    it("a new keystroke aborts the engine request in flight", async () => {
+        const { engine, log, service } = setup();
+        const first = service.provide(input("let a", 0, 5));
+        await settle();
+        const second = service.provide(input("let ab", 0, 6));
+        await settle();
+        assert.equal(engine.calls.length, 2);
+        assert.equal(engine.calls[0]!.signal?.aborted, true, "the first request's signal was not aborted");
+        assert.equal(engine.calls[1]!.signal?.aborted, false);
+        assert.equal(await first, undefined);
+        assert.equal(log.recent()[0]!.outcome, "cancelled");
+        engine.calls[1]!.answer("c = 1;");
+        assert.equal((await second)?.insertText, "c = 1;");
+    });
+
+    it("VS Code's cancellation aborts the engine request too", async () => {
+        const { engine, service } = setup();
+        const cancel = new AbortController();
+        const pending = service.provide(input("x", 0, 1), cancel.signal);
+        await settle();
+        cancel.abort();
+        assert.equal(await pending, undefined);
+        assert.equal(engine.calls[0]!.signal?.aborted, true);
+    });
+
+    it("typing what the suggestion says is served from the cache without a request", async () => {
+        const { engine, log, service } = setup();
+        const pending = service.provide(input("const v = ;", 0, 10));
+        await settle();
+        engine.calls[0]!.answer("compute(1)");
+        assert.equal((await pending)?.insertText, "compute(1)");
+        const typed = await service.provide(input("const v = comp;", 0, 14));
+        assert.equal(typed?.insertText, "ute(1)");
+        assert.equal(engine.calls.length, 1);
+        assert.equal(log.recent()[0]!.outcome, "cached");
+    });
+
+    it("prefetches the next suggestion, so accepting one shows the next at once", async () => {
+        const { engine, service } = setup();
+        const pending = service.provide(input("function f() {", 0, 14));
+        await settle();
+        engine.calls[0]!.answer("\n    a();");
+        await pending;
+        await settle();
+        assert.equal(engine.calls.length, 2, "no prefetch request was sent");
+        assert.equal(engine.calls[1]!.params.prefix, "function f() {\n    a();");
+        engine.calls[1]!.answer("\n    b();");
+        await settle();
+        const next = await service.provide(input("function f() {\n    a();", 1, 8));
+        assert.equal(next?.insertText, "\n    b();");
+        assert.equal(engine.calls.length, 2);
+    });
+
+    it("a keystroke elsewhere aborts the prefetch", async () => {
+        const { engine, service } = setup();
+        const pending = service.provide(input("if (x) {", 0, 8));
+        await settle();
+        engine.calls[0]!.answer("\n    y();");
+        await pending;
+        await settle();
+        void service.provide(input("if (z) {", 0, 8));
+        await settle();
+        assert.equal(engine.calls[1]!.signal?.aborted, true);
+    });
+
+    it("asks for a single line when text follows the cursor", async () => {
+        const { engine, service } = setup();
+        const pending = service.provide(input("call()", 0, 5));
+        await settle();
+        assert.equal(engine.calls[0]!.params.singleLine, true);
+        engine.calls[0]!.answer("a, b)\nmore();");
+        assert.equal((await pending)?.insertText, "a, b");
+    });
+
+    it("extends the IntelliSense item that is selected and replaces its range", async () => {
+        const { engine, service } = setup();
+        const pending = service.provide(input("console.l", 0, 9, { selected: { startCharacter: 8, text: "log" } }));
+        await settle();
+        assert.equal(engine.calls[0]!.params.prefix, "console.log");
+        engine.calls[0]!.answer('("hi");');
+        assert.deepEqual(await pending, { insertText: 'log("hi");', replaceFromCharacter: 8 });
+    });
+
+    it("does not call the engine when paused, when the language is off, or before the model is ready", async () => {
+        const paused = setup({ paused: true });
+        assert.equal(await paused.service.provide(input("x", 0, 1)), undefined);
+        assert.equal(paused.log.recent()[0]!.outcome, "paused");
+
+        const off = setup({ enable: { "*": true, typescript: false } });
+        assert.equal(await off.service.provide(input("x", 0, 1)), undefined);
+        assert.equal(off.log.recent()[0]!.outcome, "languageDisabled");
+
+        const loading = setup();
+        loading.engine.state = "loading";
+        assert.equal(await loading.service.provide(input("x", 0, 1)), undefined);
+        assert.equal(loading.log.recent()[0]!.outcome, "engineNotReady");
+
+        for (const s of [paused, off, loading]) assert.equal(s.engine.calls.length, 0);
+    });
+
+    it("records an engine error and an answer the stop rules removed", async () => {
+        const { engine, log, service } = setup();
+        const failing = service.provide(input("a", 0, 1));
+        await settle();
+        engine.calls[0]!.fail(new Error("model crashed"));
+        assert.equal(await failing, undefined);
+        assert.equal(log.recent()[0]!.outcome, "error");
+        assert.match(log.recent()[0]!.detail, /model crashed/);
+
+        const repeating = service.provide(input("x\n    return y;", 0, 1));
+        await settle();
+        engine.calls[1]!.answer("\n    return y;");
+        assert.equal(await repeating, undefined);
+        assert.equal(log.recent()[0]!.outcome, "filtered");
+    });
+
+    it("sends snippets of other open files within the token budget, and none when it is 0", async () => {
+        const files = [
+            { path: "/w/b.ts", languageId: "typescript", text: "export const b = 1;\n", lastUsed: 2 },
+            { path: "/w/a.ts", languageId: "typescript", text: "self", lastUsed: 3 },
+        ];
+        const withBudget = setup({ "completion.extraContext": 256 });
+        void withBudget.service.provide(input("x", 0, 1, { openFiles: () => files }));
+        await settle();
+        assert.deepEqual(withBudget.engine.calls[0]!.params.extraContext, [{ path: "/w/b.ts", text: "export const b = 1;\n" }]);
+
+        const off = setup({ "completion.extraContext": 0 });
+        void off.service.provide(input("x", 0, 1, { openFiles: () => files }));
+        await settle();
+        assert.equal(off.engine.calls[0]!.params.extraContext, undefined);
+    });
+});

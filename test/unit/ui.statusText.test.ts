@@ -1,0 +1,73 @@
+import assert from "node:assert/strict";
+import type { ModelInfo, SpeculationStats } from "../../src/engine/protocol.ts";
+import { formatSkipSet, formatStats, presentStatus, toStatusView, type StatusInputs } from "../../src/ui/statusText.ts";
+
+const stats: SpeculationStats = {
+    mode: "clasp",
+    acceptance: 0.781,
+    meanAccepted: 3.4,
+    tokensPerSecond: 52.3,
+    measuredSpeedup: 1.4249,
+    plainTokensPerSecond: 36.7,
+    dpSharePct: 2.5,
+    skipSet: [9, 3, 4, 5, 12],
+    requests: 7,
+    speculating: true,
+};
+
+const model: ModelInfo = {
+    path: "/m/a.gguf",
+    name: "deepseek-coder-1.3b",
+    architecture: "llama",
+    layers: 24,
+    embeddingSize: 2048,
+    vocabularySize: 32256,
+    contextSize: 4096,
+    hasFim: true,
+    supportsLayerSkip: true,
+    backend: "cuda",
+};
+
+const ready: StatusInputs = { engineState: "ready", paused: false, busy: false };
+
+describe("status bar text", () => {
+    it("shows the state and, with stats, acceptance and measured speedup", () => {
+        assert.equal(presentStatus(toStatusView(ready)).text, "$(check) CLaSp ready");
+        assert.equal(presentStatus(toStatusView({ ...ready, stats })).text, "$(check) CLaSp ready · α 78% · 1.42×");
+    });
+
+    it("says the speedup is being calibrated instead of inventing one", () => {
+        assert.equal(formatStats({ ...stats, measuredSpeedup: null }), "α 78% · calibrating");
+    });
+
+    it("names every state a user can meet", () => {
+        const text = (inputs: Partial<StatusInputs>) => presentStatus(toStatusView({ ...ready, ...inputs })).text;
+        assert.match(text({ engineState: "loading" }), /CLaSp loading/);
+        assert.match(text({ paused: true }), /CLaSp paused/);
+        assert.match(text({ disabledLanguage: "markdown" }), /CLaSp off \(markdown\)/);
+        assert.match(text({ busy: true }), /CLaSp thinking/);
+        assert.match(text({ modelPhase: { kind: "downloading", fraction: 0.427 } }), /CLaSp downloading 42%/);
+        assert.match(text({ modelPhase: { kind: "noModel", reason: "none" } }), /CLaSp no model/);
+        assert.match(text({ engineState: "error", engineError: "crashed" }), /CLaSp error/);
+    });
+
+    it("puts model, backend, skip set, tokens/s and DP share in the tooltip", () => {
+        const { tooltip } = presentStatus(toStatusView({ ...ready, stats, model }));
+        assert.match(tooltip, /deepseek-coder-1\.3b/);
+        assert.match(tooltip, /Backend: CUDA/);
+        assert.match(tooltip, /Skip set: 3–5, 9, 12 \(5 of 24 layers\)/);
+        assert.match(tooltip, /Tokens\/s: 52\.3 \(plain 36\.7\)/);
+        assert.match(tooltip, /DP share: 2\.5%/);
+    });
+
+    it("shows a model phase error over the engine state and flags it", () => {
+        const presentation = presentStatus(toStatusView({ ...ready, modelPhase: { kind: "error", reason: "Model file not found: /x" } }));
+        assert.match(presentation.tooltip, /Model file not found/);
+        assert.equal(presentation.alarming, true);
+    });
+
+    it("formats skip sets as runs", () => {
+        assert.equal(formatSkipSet([]), "none");
+        assert.equal(formatSkipSet([1, 2, 3, 7, 8, 10]), "1–3, 7–8, 10");
+    });
+});
