@@ -104,7 +104,23 @@ export class LayerSkipDrafter {
         const vocab = this.native.info.nVocab;
         if (!table || table.length < tokens.length * vocab)
             throw new Error("the native draft returned no probabilities for a sampled draft");
-        const probabilities = tokens.map((_, i): DraftProbability => (token) => table[i * vocab + token] ?? 0);
+        const probabilities = tokens.map((_, i) => truncatedDistribution(table.subarray(i * vocab, (i + 1) * vocab), minConfidence));
         return { tokens, probabilities, ms: result.ms };
     }
+}
+
+/**
+ * The distribution a drafted token really came from. The native draft drops a sampled token whose
+ * probability is below `minConfidence` (and stops), so a token that made it into the draft was
+ * drawn from q restricted to {t : q(t) >= minConfidence}, renormalized. Speculative sampling is
+ * exact only with that distribution, not with q itself.
+ */
+export function truncatedDistribution(q: Float32Array, minConfidence: number): DraftProbability {
+    if (minConfidence <= 0) return (token) => q[token] ?? 0;
+    let kept = 0;
+    for (const value of q) if (value >= minConfidence) kept += value;
+    return (token) => {
+        const value = q[token] ?? 0;
+        return value >= minConfidence && kept > 0 ? value / kept : 0;
+    };
 }
