@@ -126,7 +126,8 @@ export function activate(context: vscode.ExtensionContext) {
         "clasp.triggerSuggestion": () => provider.trigger(),
         "clasp.acceptWord": () => vscode.commands.executeCommand("editor.action.inlineSuggest.acceptNextWord"),
         "clasp.acceptLine": () => vscode.commands.executeCommand("editor.action.inlineSuggest.acceptNextLine"),
-        "clasp.generate": () => runGenerate({ engine: () => engine, maxTokens: () => Math.max(256, config.completion.maxTokens), log }),
+        "clasp.generate": (args?: unknown) =>
+            runGenerate({ engine: () => engine, maxTokens: () => Math.max(256, config.completion.maxTokens), log }, generateArgs(args)),
         "clasp.restartEngine": async () => {
             service.cancelAll();
             await engine.restart();
@@ -135,7 +136,8 @@ export function activate(context: vscode.ExtensionContext) {
         "clasp.showLog": () => output.show(),
         // For integration tests: a snapshot of what the user would see.
         "clasp.debug.state": () => ({
-            engineState: engine.state,
+            // A model that failed to load or download is an error even if the engine process is fine.
+            engineState: statusBar.current.modelPhase?.kind === "error" ? "error" : engine.state,
             lastCompletion: service.lastCompletion,
             statusBarText: statusBar.text,
             settingsPanelOpen: panel.isOpen,
@@ -149,6 +151,11 @@ export function activate(context: vscode.ExtensionContext) {
 }
 
 export function deactivate() {}
+
+function generateArgs(args: unknown): { instruction?: string } | undefined {
+    const instruction = (args as { instruction?: unknown } | undefined)?.instruction;
+    return typeof instruction === "string" ? { instruction } : undefined;
+}
 
 function disposable(remove: () => void): vscode.Disposable {
     return { dispose: remove };

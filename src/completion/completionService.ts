@@ -25,8 +25,10 @@ export interface CompletionInput {
     languageId: string;
     doc: TextView;
     cursor: CursorPosition;
-    /** Explicit trigger (command or keybinding): skip the debounce and the cache. */
+    /** Explicit trigger (VS Code's or ours): skip the debounce and the cache. */
     manual: boolean;
+    /** Our own "trigger suggestion" command: the user asked for one even while paused. */
+    overridePause?: boolean;
     selected?: SelectedItem;
     openFiles(): OpenFile[];
 }
@@ -96,7 +98,7 @@ export class CompletionService {
                 ...extra,
             });
 
-        if (config.paused && !input.manual) return void record("paused", "clasp.paused is on");
+        if (config.paused && !input.overridePause) return void record("paused", "clasp.paused is on");
         if (!isLanguageEnabled(config.enable, input.languageId))
             return void record("languageDisabled", `clasp.enable has "${input.languageId}" off`);
         const engine = this.deps.engine();

@@ -29,8 +29,9 @@ export class ClaspInlineProvider implements vscode.InlineCompletionItemProvider 
         context: vscode.InlineCompletionContext,
         token: vscode.CancellationToken,
     ): Promise<vscode.InlineCompletionItem[] | undefined> {
-        const manual = this.manualPending || context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke;
+        const ours = this.manualPending;
         this.manualPending = false;
+        const manual = ours || context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke;
         const abort = new AbortController();
         const subscription = token.onCancellationRequested(() => abort.abort());
         try {
@@ -41,6 +42,7 @@ export class ClaspInlineProvider implements vscode.InlineCompletionItemProvider 
                     doc: { lineCount: document.lineCount, lineAt: (line) => document.lineAt(line).text },
                     cursor: { line: position.line, character: position.character },
                     manual,
+                    overridePause: ours,
                     selected: selectedItemOf(context, position),
                     openFiles: () => this.openFiles(),
                 },

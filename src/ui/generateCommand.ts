@@ -12,7 +12,8 @@ export interface GenerateDeps {
     log(line: string): void;
 }
 
-export async function runGenerate(deps: GenerateDeps): Promise<void> {
+/** `instruction` (from a command argument, e.g. a keybinding or a test) skips the input box. */
+export async function runGenerate(deps: GenerateDeps, given?: { instruction?: string }): Promise<void> {
     const editor = vscode.window.activeTextEditor;
     if (!editor) return void vscode.window.showInformationMessage("CLaSp: open an editor to generate into.");
     if (deps.engine().state !== "ready")
@@ -23,7 +24,7 @@ export async function runGenerate(deps: GenerateDeps): Promise<void> {
     const comment = selection.isEmpty ? commentText(doc.lineAt(selection.active.line).text, doc.languageId) : undefined;
     const detected = selected || comment || "";
 
-    const instruction = await vscode.window.showInputBox({
+    const instruction = given?.instruction ?? await vscode.window.showInputBox({
         title: "CLaSp: Generate",
         prompt: "What should be written here?",
         value: detected,

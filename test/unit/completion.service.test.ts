@@ -176,6 +176,7 @@ describe("completion service", () => {
     it("does not call the engine when paused, when the language is off, or before the model is ready", async () => {
         const paused = setup({ paused: true });
         assert.equal(await paused.service.provide(input("x", 0, 1)), undefined);
+        assert.equal(await paused.service.provide(input("x", 0, 1, { manual: true })), undefined);
         assert.equal(paused.log.recent()[0]!.outcome, "paused");
 
         const off = setup({ enable: { "*": true, typescript: false } });
@@ -188,6 +189,15 @@ describe("completion service", () => {
         assert.equal(loading.log.recent()[0]!.outcome, "engineNotReady");
 
         for (const s of [paused, off, loading]) assert.equal(s.engine.calls.length, 0);
+    });
+
+    it("still answers CLaSp's own trigger command while paused", async () => {
+        const { engine, service } = setup({ paused: true });
+        const pending = service.provide(input("x", 0, 1, { manual: true, overridePause: true }));
+        await settle();
+        assert.equal(engine.calls.length, 1);
+        engine.calls[0]!.answer(" = 1;");
+        assert.equal((await pending)?.insertText, " = 1;");
     });
 
     it("records an engine error and an answer the stop rules removed", async () => {
