@@ -1,11 +1,11 @@
 // The GGUF writer's bytes, the reader, the tensor encodings and the fixture builder's structure,
 // checked without loading llama.cpp.
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import {
-    buildFixtureModel, byteToUnicode, decodeTensor, encodeTensor, ensureFixture, fixturePresets, fromHalfBits, gguf,
+    buildFixtureModel, byteToUnicode, llamaCppVocabFile, decodeTensor, encodeTensor, ensureFixture, fixturePresets, fromHalfBits, gguf,
     metadataString, parseGguf, readGgufFile, readTensorValues, toHalfBits, withIdentityLayersRemoved, writeGguf,
     type GgufFile,
 } from "../../src/fixtures/index.ts";
@@ -336,5 +336,29 @@ describe("fixtures: ensureFixture cache", () => {
         assert.equal(a, b);
         assert.notEqual(a, c);
         assert.equal((await readdir(dir)).filter(f => f.endsWith(".tmp")).length, 0);
+    });
+});
+
+describe("fixtures: llama.cpp vocab source", function () {
+    this.timeout(60_000);
+    let dir: string;
+    before(async () => { dir = await mkdtemp(join(tmpdir(), "clasp-vocab-")); });
+    after(async () => { await rm(dir, { recursive: true, force: true }); });
+
+    it("extracts a vocab file from node-llama-cpp's git bundle when no source tree exists", async () => {
+        const llamaDir = join(dir, "llama");
+        await mkdir(llamaDir);
+        const installed = join(process.cwd(), "node_modules", "node-llama-cpp", "llama");
+        await symlink(join(installed, "gitRelease.bundle"), join(llamaDir, "gitRelease.bundle"));
+        const path = await llamaCppVocabFile("ggml-vocab-llama-bpe.gguf", [llamaDir], join(dir, "cache"));
+        assert.ok(path.startsWith(join(dir, "cache")));
+        const file = await readGgufFile(path);
+        assert.equal(file.metadata.get("tokenizer.ggml.pre"), "llama-bpe");
+        assert.equal((file.metadata.get("tokenizer.ggml.tokens") as string[]).length, 128256);
+        await assert.rejects(llamaCppVocabFile("ggml-vocab-missing.gguf", [llamaDir], join(dir, "cache")), /could not be read from the llama.cpp bundle/);
+    });
+
+    it("fails clearly when neither a source tree nor the bundle is available", async () => {
+        await assert.rejects(llamaCppVocabFile("ggml-vocab-llama-bpe.gguf", [], join(dir, "empty")), /not found: looked in .*gitRelease\.bundle/);
     });
 });
