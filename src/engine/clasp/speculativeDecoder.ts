@@ -135,8 +135,13 @@ export class SpeculativeDecoder implements Decoder {
                 if (signal?.aborted) return finish("abort");
                 const roundStarted = performance.now();
                 const startPos = sequence.nextTokenIndex;
-                const capture = this.#captureThisRound();
-                const draft = await this.#draft(pending, startPos, Math.min(settings.maxDraftTokens, maxTokens - generated - 1), lookup, sampling?.temperature, sampling?.uniform);
+                // Near the end of the context, speculate only while drafts, DP candidates and the verify batch fit:
+                // a context shift in the middle of a round would move the positions this loop relies on.
+                const room = sequence.contextSize - startPos - 1;
+                const layerSkipRoom = room - settings.maxDraftTokens - (this.#layerSkip?.options.skipCount ?? 0) - 1;
+                const capture = layerSkipRoom > 0 && this.#captureThisRound();
+                const cap = Math.min(settings.maxDraftTokens, maxTokens - generated - 1, room - 1);
+                const draft = await this.#draft(pending, startPos, cap, layerSkipRoom > 0, lookup, sampling?.temperature, sampling?.uniform);
 
                 if (capture) this.#native!.setCapture(true);
                 const inputs = [pending, ...draft.tokens];
@@ -250,6 +255,7 @@ export class SpeculativeDecoder implements Decoder {
         pending: Token,
         startPos: number,
         cap: number,
+        layerSkipFits: boolean,
         lookup: PromptLookup | undefined,
         temperature: number | undefined,
         uniform: (() => number) | undefined,
@@ -261,7 +267,7 @@ export class SpeculativeDecoder implements Decoder {
             return none;
         }
         const proposal = lookup?.propose(cap).tokens ?? [];
-        const layerSkip = this.#layerSkip?.mask ? this.#layerSkip : undefined;
+        const layerSkip = this.#layerSkip?.mask && layerSkipFits ? this.#layerSkip : undefined;
         let source: DraftSource | "none";
         let length = cap;
         if (mode === "lookup") source = proposal.length > 0 ? "lookup" : "none";
