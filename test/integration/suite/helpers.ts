@@ -40,6 +40,17 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
         (lastError ? `; last error ${String(lastError)}` : ""));
 }
 
+/** Resolves with `promise`, or rejects naming `what` if it has not settled within `ms`. */
+export function within<T>(what: string, promise: Thenable<T>, ms: number): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms / 1000} s`)), ms);
+        promise.then(
+            (value) => (clearTimeout(timer), resolve(value)),
+            (error: unknown) => (clearTimeout(timer), reject(error)),
+        );
+    });
+}
+
 export function delay(ms: number): Promise<void> {
     return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,0 +1,151 @@
+// `npm run test:e2e`: a person's first minute with CLaSp Complete, in Debian chromium against a
+// code-server on 127.0.0.1 with the extension loaded from this repository and the fixture model:
+// status bar, ghost text while typing, Tab to accept, settings panel slider. Screenshots go to
+// test-results/. Prints one line per scenario and ends with "N passed, N failed".
+import { mkdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import type { Page } from "playwright-core";
+import { exitAfter, runCleanup } from "../../scripts/vscode-test/cleanup.ts";
+import { launchChromium } from "../../scripts/vscode-test/chromium.ts";
+import { startCodeServer, type CodeServer } from "../../scripts/vscode-test/codeServer.ts";
+import { assertExtensionBuilt } from "../../scripts/vscode-test/extensionBuild.ts";
+import { fixtureModelPath } from "../../scripts/vscode-test/fixtureModel.ts";
+import { EXTENSION_DIR, TEST_RESULTS_DIR } from "../../scripts/vscode-test/paths.ts";
+import { commandTitle, extensionId } from "./manifest.ts";
+import {
+    focusEditorEnd, openFile, runFromPalette, statusBarItem, waitForGhostText, waitForLineContaining, waitForWorkbench, webviewContent,
+} from "./workbench.ts";
+
+const SAMPLE_FILE = "sample.ts";
+const SAMPLE_TEXT = "// Shopping cart helpers\nexport function cartTotal(prices: number[]): number {\n    let total = 0;\n";
+// No brackets: an auto-closed ")" after the caret would make this a mid-line completion.
+const TYPED = "    const count = prices.";
+/** Model load plus the first completion on 2 shared cores. */
+const GHOST_TEXT_TIMEOUT_MS = 120_000;
+
+interface Outcome {
+    name: string;
+    error?: string;
+}
+
+async function main(): Promise<number> {
+    const started = Date.now();
+    exitAfter(6 * 60_000, "e2e run");
+    assertExtensionBuilt();
+    mkdirSync(TEST_RESULTS_DIR, { recursive: true });
+    const server = await startCodeServer({
+        machineSettings: { "clasp.model": await fixtureModelPath() },
+        workspaceFiles: { [SAMPLE_FILE]: SAMPLE_TEXT },
+    });
+    const browser = await launchChromium();
+    const page = browser.page;
+    const outcomes: Outcome[] = [];
+    const scenario = async (name: string, body: () => Promise<void>): Promise<void> => {
+        try {
+            await body();
+            outcomes.push({ name });
+        } catch (error) {
+            await shoot(page, `e2e-failed-${name.replace(/[^a-z0-9]+/gi, "-").toLowerCase()}`);
+            outcomes.push({ name, error: error instanceof Error ? error.message : String(error) });
+        }
+    };
+
+    await page.goto(server.workbenchUrl([["extensionDevelopmentPath", server.remoteUri(EXTENSION_DIR)]]));
+    await scenario("workbench loads with the extension under development", async () => {
+        await waitForWorkbench(page);
+        await page.locator(".window-title, .titlebar", { hasText: "Extension Development Host" }).first().waitFor({ timeout: 30_000 });
+    });
+
+    await scenario("status bar shows the CLaSp item", async () => {
+        const item = statusBarItem(page, extensionId(), "clasp.status");
+        await item.waitFor({ state: "visible", timeout: 60_000 });
+        const text = ((await item.textContent()) ?? "").trim();
+        if (text === "") throw new Error("the CLaSp status bar item is empty");
+        console.log(`  status bar: ${JSON.stringify(text)}`);
+        await item.screenshot({ path: path.join(TEST_RESULTS_DIR, "e2e-status-bar.png") });
+    });
+
+    await scenario("ghost text appears while typing and Tab accepts it", async () => {
+        await openFile(page, SAMPLE_FILE);
+        await focusEditorEnd(page);
+        await page.keyboard.type(TYPED, { delay: 30 });
+        const ghost = await waitForGhostText(page, GHOST_TEXT_TIMEOUT_MS);
+        console.log(`  ghost text: ${JSON.stringify(ghost)}`);
+        await shoot(page, "e2e-ghost-text");
+        await page.keyboard.press("Tab");
+        // Accepted text becomes real lines: the caret's line gains the inline part, the next line
+        // starts with the first line shown below it.
+        await waitForLineContaining(page, TYPED + ghost.inline);
+        const firstBelow = ghost.below.split("\n")[0]!.trim();
+        if (firstBelow !== "") await waitForLineContaining(page, firstBelow);
+        await shoot(page, "e2e-accepted");
+    });
+
+    await scenario("settings panel slider changes clasp.speculation.skipRatio", async () => {
+        await moveSkipRatioSlider(page, server);
+        await shoot(page, "e2e-settings-panel");
+    });
+
+    await browser.close();
+    const failed = outcomes.filter((outcome) => outcome.error !== undefined);
+    await server.stop({ keep: failed.length > 0 });
+    for (const outcome of outcomes) console.log(outcome.error ? `  FAIL ${outcome.name}\n       ${outcome.error}` : `  ok   ${outcome.name}`);
+    console.log(`screenshots in ${TEST_RESULTS_DIR}; total ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.log(`${outcomes.length - failed.length} passed, ${failed.length} failed`);
+    return failed.length === 0 ? 0 : 1;
+}
+
+async function moveSkipRatioSlider(page: Page, server: CodeServer): Promise<void> {
+    await runFromPalette(page, commandTitle("clasp.openSettings"));
+    const slider = webviewContent(page).locator("input#skipRatio");
+    await slider.waitFor({ state: "visible", timeout: 30_000 });
+    const before = Number(await slider.inputValue());
+    const max = Number((await slider.getAttribute("max")) ?? "0.8");
+    // Keyboard steps are real user input: the range fires input and change events as when dragged.
+    await slider.focus();
+    const key = before < max ? "ArrowRight" : "ArrowLeft";
+    for (let i = 0; i < 3; i++) await slider.press(key);
+    const shown = Number(await slider.inputValue());
+    if (shown === before) throw new Error(`the slider did not move from ${before}`);
+    const saved = await waitForSavedSkipRatio(server, shown);
+    console.log(`  skip ratio: slider ${before} -> ${shown}, setting clasp.speculation.skipRatio = ${saved}`);
+}
+
+/** Reads the setting back from the files VS Code writes, user settings first. */
+async function waitForSavedSkipRatio(server: CodeServer, expected: number, timeoutMs = 15_000): Promise<number> {
+    const files = [path.join(server.dir, "ud/User/settings.json"), path.join(server.workspace, ".vscode/settings.json")];
+    const deadline = Date.now() + timeoutMs;
+    let seen: unknown[] = [];
+    while (Date.now() < deadline) {
+        seen = files.map((file) => readSetting(file, "clasp.speculation.skipRatio"));
+        const match = seen.find((value) => typeof value === "number" && Math.abs(value - expected) < 1e-9);
+        if (typeof match === "number") return match;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    throw new Error(`clasp.speculation.skipRatio was not saved as ${expected}; settings files hold ${JSON.stringify(seen)}`);
+}
+
+function readSetting(file: string, key: string): unknown {
+    try {
+        return (JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>)[key];
+    } catch {
+        return undefined;
+    }
+}
+
+async function shoot(page: Page, name: string): Promise<void> {
+    const file = path.join(TEST_RESULTS_DIR, `${name}.png`);
+    await page.screenshot({ path: file }).catch((error: unknown) => console.error(`screenshot ${file} failed: ${String(error)}`));
+}
+
+main()
+    .then(async (code) => {
+        await runCleanup();
+        process.exit(code);
+    })
+    .catch(async (error: unknown) => {
+        console.error(error instanceof Error ? error.message : error);
+        await runCleanup();
+        console.log("0 passed, 1 failed");
+        process.exit(1);
+    });
