@@ -50,13 +50,15 @@ export interface RoundPlan {
 }
 
 const priorAlpha: Record<DraftSource, number> = { lookup: 0.5, layerSkip: 0.6 };
+/** Draft time is summed with this decay per call, so the estimate follows the recent calls. */
+const draftDecay = 0.9;
 
 export class SpeculationController {
     readonly verify = new VerifyCostTable();
     readonly #options: ControllerOptions;
     readonly #lookup = new AcceptanceEstimate(priorAlpha.lookup);
     readonly #layerSkip = new Map<number, AcceptanceEstimate>();
-    readonly #draftMsPerToken = new Map<number, MovingAverage>();
+    readonly #draftTime = new Map<number, { ms: number; tokens: number }>();
     readonly #dpMs = new MovingAverage(0.3);
     #roundsSinceSpeculation = 0;
 
@@ -69,9 +71,12 @@ export class SpeculationController {
         this.verify.record(batchSize, ms);
     }
 
+    /** A layer-skip draft call; calls that returned no token (early exit) count too: their time is spent all the same. */
     recordDraft(skipCount: number, draftedTokens: number, ms: number): void {
-        if (draftedTokens <= 0) return;
-        this.#draftAverage(skipCount).add(ms / draftedTokens);
+        let sums = this.#draftTime.get(skipCount);
+        if (sums === undefined) this.#draftTime.set(skipCount, (sums = { ms: 0, tokens: 0 }));
+        sums.ms = sums.ms * draftDecay + ms;
+        sums.tokens = sums.tokens * draftDecay + draftedTokens;
     }
 
     recordDp(ms: number): void {
@@ -94,8 +99,8 @@ export class SpeculationController {
     /** Cost of one layer-skip draft token relative to a plain step (c), from measurements or L−M/L. */
     draftCost(skipCount: number): number {
         const step = this.verify.stepMs;
-        const measured = this.#draftMsPerToken.get(skipCount)?.value;
-        if (step !== undefined && measured !== undefined && step > 0) return measured / step;
+        const sums = this.#draftTime.get(skipCount);
+        if (step !== undefined && sums !== undefined && step > 0) return sums.ms / Math.max(sums.tokens, 0.5) / step;
         return (this.#options.layers - skipCount) / this.#options.layers;
     }
 
@@ -155,7 +160,7 @@ export class SpeculationController {
                 ? measured.alpha
                 : Math.max(0, 1 - (1 - currentAlpha) * (count / Math.max(1, current)));
             const costs = this.costs("layerSkip", count);
-            if (!this.#draftMsPerToken.get(count)?.value)
+            if (!this.#draftTime.has(count))
                 costs.draftCost = currentCost * (L - count) / Math.max(1, L - current);
             const { speedup } = bestDraftLength(alpha, this.#options.maxDraftTokens, costs);
             if (speedup > bestSpeedup + 1e-9) {
@@ -173,11 +178,6 @@ export class SpeculationController {
         return estimate;
     }
 
-    #draftAverage(skipCount: number): MovingAverage {
-        let average = this.#draftMsPerToken.get(skipCount);
-        if (average === undefined) this.#draftMsPerToken.set(skipCount, (average = new MovingAverage(0.3)));
-        return average;
-    }
 }
 
 /** Distinct skip counts around the configured ratio that `auto` explores. */

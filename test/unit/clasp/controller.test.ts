@@ -35,6 +35,13 @@ describe("speculation controller", () => {
         assert.ok(Math.abs(controller.draftCost(14) - 0.5) < 0.05);
     });
 
+    it("counts the time of draft calls that exited before their first token", () => {
+        const controller = measured((n) => 100 + 5 * n, 50);
+        const before = controller.draftCost(14);
+        for (let i = 0; i < 20; i++) controller.recordDraft(14, 0, 50);
+        assert.ok(controller.draftCost(14) > 4 * before, `${controller.draftCost(14)} vs ${before}`);
+    });
+
     it("prefers free lookup drafts to equally accepted layer-skip drafts", () => {
         const controller = measured((n) => 100 + 20 * n, 50);
         for (let i = 0; i < 50; i++) {
