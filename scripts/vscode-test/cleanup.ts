@@ -63,3 +63,20 @@ function installSignalHandlers(): void {
         }
     });
 }
+
+/**
+ * Runs a test driver's `main`, tears everything down and exits with its code. A driver that
+ * throws still ends with the "N passed, N failed" line CI reads.
+ */
+export function runDriver(main: () => Promise<number>): void {
+    main()
+        .catch((error: unknown) => {
+            console.error(error instanceof Error ? error.message : error);
+            console.log("0 passed, 1 failed");
+            return 1;
+        })
+        .then(async (code) => {
+            await runCleanup();
+            process.exit(code);
+        });
+}

@@ -5,7 +5,7 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { Page } from "playwright-core";
-import { exitAfter, runCleanup } from "../../scripts/vscode-test/cleanup.ts";
+import { exitAfter, runDriver } from "../../scripts/vscode-test/cleanup.ts";
 import { launchChromium } from "../../scripts/vscode-test/chromium.ts";
 import { startCodeServer, type CodeServer } from "../../scripts/vscode-test/codeServer.ts";
 import { assertExtensionBuilt } from "../../scripts/vscode-test/extensionBuild.ts";
@@ -138,14 +138,4 @@ async function shoot(page: Page, name: string): Promise<void> {
     await page.screenshot({ path: file }).catch((error: unknown) => console.error(`screenshot ${file} failed: ${String(error)}`));
 }
 
-main()
-    .then(async (code) => {
-        await runCleanup();
-        process.exit(code);
-    })
-    .catch(async (error: unknown) => {
-        console.error(error instanceof Error ? error.message : error);
-        await runCleanup();
-        console.log("0 passed, 1 failed");
-        process.exit(1);
-    });
+runDriver(main);

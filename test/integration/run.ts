@@ -3,7 +3,7 @@
 // workbench client. Prints one line per test and ends with "N passed, N failed".
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { exitAfter, runCleanup } from "../../scripts/vscode-test/cleanup.ts";
+import { exitAfter, runDriver } from "../../scripts/vscode-test/cleanup.ts";
 import { launchChromium } from "../../scripts/vscode-test/chromium.ts";
 import { startCodeServer } from "../../scripts/vscode-test/codeServer.ts";
 import { assertExtensionBuilt } from "../../scripts/vscode-test/extensionBuild.ts";
@@ -81,14 +81,4 @@ function indent(text: string): string {
     return text.split("\n").map((line) => `       ${line}`).join("\n");
 }
 
-main()
-    .then(async (code) => {
-        await runCleanup();
-        process.exit(code);
-    })
-    .catch(async (error: unknown) => {
-        console.error(error instanceof Error ? error.message : error);
-        await runCleanup();
-        console.log("0 passed, 1 failed");
-        process.exit(1);
-    });
+runDriver(main);
