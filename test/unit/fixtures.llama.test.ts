@@ -1,7 +1,7 @@
 // The generated fixtures, loaded and run by node-llama-cpp (CPU, 1 thread).
 import assert from "node:assert/strict";
 import { getLlama, type Llama, type LlamaModel, type Token } from "node-llama-cpp";
-import { ensureFixture, fixturePresets, type FixturePresetName, type FixtureSpec } from "../../src/fixtures/index.ts";
+import { ensureFixture, fixturePresets, withIdentityLayersRemoved, type FixturePresetName, type FixtureSpec } from "../../src/fixtures/index.ts";
 
 interface Step {
     token: Token;
@@ -105,21 +105,36 @@ describe("fixtures: loading and generating with node-llama-cpp", function () {
         assert.deepEqual([...first!.probabilities.keys()].sort((a, b) => a - b), Array.from({ length: 12 }, (_, i) => i));
     });
 
-    it("gives the identity-layer model and its removed-layers twin identical outputs", async () => {
-        const prompt = (m: LlamaModel) => m.tokenize("function add(a, b) {\n  return a + b;\n}\n");
-        const withIdentities = await greedy(await load("redundant"), prompt(loaded.at(-1)!), 16);
-        const twin = await load("redundant-removed");
-        const removed = await greedy(twin, prompt(twin), 16);
-        assert.deepEqual(removed.map(s => s.token), withIdentities.map(s => s.token));
-        withIdentities.forEach((step, i) => {
+    /** Greedy tokens must match and every probability agree, step by step. */
+    const assertSameOutputs = (actual: Step[], expected: Step[]) => {
+        assert.deepEqual(actual.map(s => s.token), expected.map(s => s.token));
+        expected.forEach((step, i) => {
             for (const [token, p] of step.probabilities)
-                assert.ok(Math.abs(p - (removed[i]!.probabilities.get(token) ?? 0)) < 1e-5, `step ${i} token ${token}`);
+                assert.ok(Math.abs(p - (actual[i]!.probabilities.get(token) ?? 0)) < 1e-5, `step ${i} token ${token}`);
         });
+    };
+    const codePrompt = (m: LlamaModel) => m.tokenize("function add(a, b) {\n  return a + b;\n}\n");
+
+    it("gives the identity-layer model and its removed-layers twin identical outputs", async () => {
+        const full = await load("redundant");
+        const withIdentities = await greedy(full, codePrompt(full), 16);
+        const twin = await load("redundant-removed");
+        assertSameOutputs(await greedy(twin, codePrompt(twin), 16), withIdentities);
 
         // The oracle is not vacuous: removing a layer that does work changes the output.
         const broken = await load({ ...fixturePresets.redundant, removeLayers: [3] });
-        const changed = await greedy(broken, prompt(broken), 16);
-        const maxDiff = Math.max(...changed.slice(0, 1).flatMap(s => [...s.probabilities].map(([t, p]) => Math.abs(p - withIdentities[0]!.probabilities.get(t)!))));
+        const [changed] = await greedy(broken, codePrompt(broken), 1);
+        let maxDiff = 0;
+        for (const [token, p] of changed!.probabilities) maxDiff = Math.max(maxDiff, Math.abs(p - withIdentities[0]!.probabilities.get(token)!));
         assert.ok(maxDiff > 1e-3, `removing a working layer changed probabilities by only ${maxDiff}`);
     });
+
+    for (const arch of ["qwen2", "qwen3", "mistral3", "granite"] as const) {
+        it(`makes a zeroed ${arch} layer an exact identity too`, async () => {
+            const zeroed = { ...fixturePresets[arch], identityLayers: [1] };
+            const full = await load(zeroed);
+            const twin = await load(withIdentityLayersRemoved(zeroed));
+            assertSameOutputs(await greedy(twin, codePrompt(twin), 8), await greedy(full, codePrompt(full), 8));
+        });
+    }
 });
