@@ -4,13 +4,28 @@
 import type { LlamaContext, LlamaContextSequence } from "node-llama-cpp";
 import type { Decoder } from "../decoding.ts";
 import type { SpeculationSettings, SpeculationStats } from "../protocol.ts";
-import type { ClaspNative } from "../native/index.ts";
+import { createClaspNative, type ClaspNative } from "../native/index.ts";
 import { SpeculativeDecoder } from "./speculativeDecoder.ts";
 
+export interface NativeAvailability {
+    native?: ClaspNative;
+    /** Why there is none (stock binary, unsupported architecture, split KV cache). */
+    reason?: string;
+}
+
 export interface ClaspDecoderFactoryOptions {
-    /** The native primitives for a sequence; absent (or undefined) with the stock binary. */
-    createNative?(context: LlamaContext, sequence: LlamaContextSequence): ClaspNative | undefined;
+    /** The native primitives for a sequence; defaults to `nativeIfAvailable`. */
+    createNative?(context: LlamaContext, sequence: LlamaContextSequence): NativeAvailability;
     onStats?(stats: SpeculationStats): void;
+}
+
+/** The native primitives when the patched build and the model allow them; otherwise the reason. */
+export function nativeIfAvailable(context: LlamaContext, sequence: LlamaContextSequence): NativeAvailability {
+    try {
+        return { native: createClaspNative(context, sequence) };
+    } catch (error) {
+        return { reason: error instanceof Error ? error.message : String(error) };
+    }
 }
 
 export function createClaspDecoderFactory(options: ClaspDecoderFactoryOptions = {}) {
@@ -18,8 +33,8 @@ export function createClaspDecoderFactory(options: ClaspDecoderFactoryOptions = 
     return (loaded: { context: LlamaContext; sequence: LlamaContextSequence }, settings: SpeculationSettings): Decoder => {
         let decoder = decoders.get(loaded.sequence);
         if (decoder === undefined) {
-            const native = options.createNative?.(loaded.context, loaded.sequence);
-            decoder = new SpeculativeDecoder(settings, { native });
+            const { native, reason } = (options.createNative ?? nativeIfAvailable)(loaded.context, loaded.sequence);
+            decoder = new SpeculativeDecoder(settings, { native, nativeUnavailable: reason });
             decoders.set(loaded.sequence, decoder);
         } else decoder.configure(settings);
         const chosen = decoder;

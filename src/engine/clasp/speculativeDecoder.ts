@@ -20,6 +20,8 @@ export interface SpeculationDeps {
     native?: ClaspNative;
     /** Self-SD-like baseline: draft with this fixed skip set and never run the DP. */
     staticMask?: Uint8Array;
+    /** Why `native` is absent, for the error a layer-skip mode gives. */
+    nativeUnavailable?: string;
 }
 
 interface Draft {
@@ -57,6 +59,7 @@ export class SpeculativeDecoder implements Decoder {
     #settings: SpeculationSettings;
     readonly #native?: ClaspNative;
     readonly #staticMask?: Uint8Array;
+    readonly #nativeUnavailable?: string;
     #controller?: SpeculationController;
     #layerSkip?: LayerSkipDrafter;
     #plainStepsInWindow = 0;
@@ -66,7 +69,8 @@ export class SpeculativeDecoder implements Decoder {
     constructor(settings: SpeculationSettings, deps: SpeculationDeps = {}) {
         this.#native = deps.native;
         this.#staticMask = deps.staticMask;
-        this.#settings = validateSettings(settings);
+        this.#nativeUnavailable = deps.nativeUnavailable;
+        this.#settings = { ...settings };
         this.rolling = new RollingSpeculationStats(settings.mode);
         this.configure(settings);
     }
@@ -89,13 +93,17 @@ export class SpeculativeDecoder implements Decoder {
         return this.rolling.snapshot();
     }
 
+    /** Applies new settings; invalid ones (or a layer-skip mode without native code) throw and change nothing. */
     configure(settings: SpeculationSettings): void {
-        this.#settings = validateSettings(settings);
-        this.rolling.mode = settings.mode;
+        validateSettings(settings);
         const needsNative = settings.mode === "clasp" || settings.mode === "hybrid";
         const native = this.#native?.info.supported ? this.#native : undefined;
-        if (needsNative && !native)
-            throw new Error(`the ${settings.mode} mode needs the CLaSp native layer-skip primitives for a supported model: ${nativeBuildHint}`);
+        if (needsNative && !native) {
+            const reason = this.#nativeUnavailable ?? (this.#native ? `the model's architecture cannot skip layers` : "no native primitives were given");
+            throw new Error(`the ${settings.mode} mode needs the CLaSp native layer-skip primitives (${reason}); ${nativeBuildHint}, or use the lookup, auto or off mode`);
+        }
+        this.#settings = { ...settings };
+        this.rolling.mode = settings.mode;
         const layers = native?.info.nLayer ?? 1;
         const skipCount = native ? skipCountFor(layers, settings.skipRatio) : 0;
         if (native && settings.mode !== "lookup") {
@@ -302,7 +310,7 @@ async function trimTo(sequence: LlamaContextSequence, keepEnd: number): Promise<
         await sequence.eraseContextTokenRanges([{ start: keepEnd, end: sequence.nextTokenIndex }]);
 }
 
-function validateSettings(settings: SpeculationSettings): SpeculationSettings {
+function validateSettings(settings: SpeculationSettings): void {
     const modes: SpeculationMode[] = ["off", "clasp", "lookup", "hybrid", "auto"];
     if (!modes.includes(settings.mode)) throw new Error(`unknown speculation mode "${settings.mode}" (expected one of ${modes.join(", ")})`);
     if (!(Number.isInteger(settings.maxDraftTokens) && settings.maxDraftTokens >= 1 && settings.maxDraftTokens <= 64))
@@ -313,7 +321,6 @@ function validateSettings(settings: SpeculationSettings): SpeculationSettings {
         throw new Error(`updateInterval must be a positive integer, got ${settings.updateInterval}`);
     if (!(settings.skipRatio >= 0 && settings.skipRatio <= 0.8))
         throw new Error(`skipRatio must be within 0..0.8, got ${settings.skipRatio}`);
-    return { ...settings };
 }
 
 /** A decoder for `settings`; it keeps its learned state as long as it is reused. */
