@@ -45,10 +45,21 @@ export interface DecoderTotals {
     dpMs: number;
 }
 
-/** Plain steps per refresh window: enough to time plain decoding without costing much speed. */
-const calibrationSteps = 3;
+/** Plain tokens per refresh window: enough to time plain decoding without costing much speed. */
+const calibrationSteps = 4;
 const calibrationWindowTokens = 256;
+/** Longest plain stretch before the drafters are consulted again (lookup matches end it sooner). */
+const plainBurstTokens = 8;
 const lookupContextTail = 16;
+
+interface RoundPlan {
+    source: DraftSource | "none";
+    /** Draft length, or with "none" the most tokens to decode plainly. */
+    gamma: number;
+    calibrating: boolean;
+}
+
+const noDraft: Draft = { source: "none", tokens: [], probabilities: [], ms: 0 };
 
 /**
  * The speculative decoder of one sequence. It keeps what it learns (skip set, controller
@@ -125,14 +136,23 @@ export class SpeculativeDecoder implements Decoder {
         const { sequence, signal, maxTokens } = input;
         const settings = this.#settings;
         const request = new RequestStatsRecorder(settings.mode);
-        const sampling = input.temperature > 0 ? { temperature: input.temperature, uniform: seededUniform(input.seed ?? Date.now()) } : undefined;
+        const uniform = seededUniform(input.seed ?? Date.now());
+        const sampling = input.temperature > 0;
         const lookup = this.#usesLookup() ? new PromptLookup(input.lookupSource ?? sequence.contextTokens) : undefined;
         lookup?.push([...sequence.contextTokens.slice(-lookupContextTail), input.pending]);
-        const isEog = (token: Token) => sequence.model.isEogToken(token);
 
         let pending = input.pending;
         let generated = 0;
         let keepEnd = sequence.nextTokenIndex; // KV cells past this are not (or no longer) committed
+        /** Hands one token to the caller, as plain decoding would; returns why decoding ends, if it does. */
+        const emit = (token: Token): DecodeEnd | undefined => {
+            if (signal?.aborted) return "abort";
+            if (sequence.model.isEogToken(token)) return "eog";
+            generated++;
+            lookup?.push([token]);
+            if (!input.onTokens([token])) return "stopped";
+            return generated >= maxTokens ? "maxTokens" : undefined;
+        };
         const finish = (end: DecodeEnd): DecodeOutcome => {
             const speculation = { ...request.toStats(), skipSet: this.#layerSkip?.skipSet ?? [] };
             this.rolling.recordRequest({ stats: speculation, generatedTokens: generated, decodeMs: performance.now() - started });
@@ -141,16 +161,27 @@ export class SpeculativeDecoder implements Decoder {
         try {
             while (true) {
                 if (signal?.aborted) return finish("abort");
-                const roundStarted = performance.now();
                 const startPos = sequence.nextTokenIndex;
                 // Near the end of the context, speculate only while drafts, DP candidates and the verify batch fit:
                 // a context shift in the middle of a round would move the positions this loop relies on.
                 const room = sequence.contextSize - startPos - 1;
-                const layerSkipRoom = room - settings.maxDraftTokens - (this.#layerSkip?.options.skipCount ?? 0) - 1;
-                const capture = layerSkipRoom > 0 && this.#captureThisRound();
+                const layerSkipFits = room - settings.maxDraftTokens - (this.#layerSkip?.options.skipCount ?? 0) - 1 > 0;
+                const capture = layerSkipFits && this.#captureThisRound();
                 const cap = Math.min(settings.maxDraftTokens, maxTokens - generated - 1, room - 1);
-                const draft = await this.#draft(pending, startPos, cap, layerSkipRoom > 0, lookup, sampling?.temperature, sampling?.uniform);
+                const plan = capture ? undefined : this.#plan(cap, layerSkipFits, lookup);
 
+                if (plan?.source === "none") {
+                    // Nothing worth verifying: decode plainly (node-llama-cpp's own path) until a draft may pay again.
+                    const burst = await this.#plainBurst(sequence, pending, plan.gamma, input.temperature, uniform, emit,
+                        plan.calibrating ? () => false : () => (lookup?.propose(1).tokens.length ?? 0) > 0);
+                    keepEnd = sequence.nextTokenIndex;
+                    for (let i = 0; i < burst.count; i++) request.recordRound(0, 0);
+                    if (burst.end) return finish(burst.end);
+                    pending = burst.last;
+                    continue;
+                }
+
+                const draft = plan ? await this.#makeDraft(plan, pending, startPos, sampling ? input.temperature : undefined, uniform, lookup) : noDraft;
                 if (capture) this.#native!.setCapture(true);
                 const inputs = [pending, ...draft.tokens];
                 keepEnd = startPos + inputs.length;
@@ -161,7 +192,7 @@ export class SpeculativeDecoder implements Decoder {
                     if (capture) this.#native!.setCapture(false);
                 }
                 const verdict = sampling
-                    ? acceptSampled(draft.tokens, verification.distributions!, draft.probabilities, sampling.uniform)
+                    ? acceptSampled(draft.tokens, verification.distributions!, draft.probabilities, uniform)
                     : acceptGreedy(draft.tokens, verification.tokens!);
                 keepEnd = startPos + 1 + verdict.accepted;
                 await trimTo(sequence, keepEnd);
@@ -176,29 +207,58 @@ export class SpeculativeDecoder implements Decoder {
 
                 const emitted = [...draft.tokens.slice(0, verdict.accepted), verdict.next];
                 for (let j = 0; j < emitted.length; j++) {
-                    const token = emitted[j]!;
-                    let end: DecodeEnd | undefined = signal?.aborted ? "abort" : isEog(token) ? "eog" : undefined;
-                    if (end === undefined) {
-                        generated++;
-                        if (!input.onTokens([token])) end = "stopped";
-                        else if (generated >= maxTokens) end = "maxTokens";
-                    }
+                    const end = emit(emitted[j]!);
                     if (end !== undefined) {
                         keepEnd = startPos + 1 + j;
                         return finish(end);
                     }
                 }
-                lookup?.push(emitted);
                 pending = verdict.next;
                 this.#tokensInWindow += emitted.length;
-                if (draft.source === "none" && !capture) {
-                    this.rolling.recordPlainStep(performance.now() - roundStarted);
-                    this.#plainStepsInWindow++;
-                }
             }
         } finally {
             await trimTo(sequence, keepEnd);
         }
+    }
+
+    /**
+     * Up to `limit` tokens through node-llama-cpp's plain path (exactly what plainDecoder does), stopping
+     * early when `stopEarly` says a draft is available again. Timed: this is the calibration baseline.
+     */
+    async #plainBurst(
+        sequence: LlamaContextSequence,
+        pending: Token,
+        limit: number,
+        temperature: number,
+        uniform: () => number,
+        emit: (token: Token) => DecodeEnd | undefined,
+        stopEarly: () => boolean,
+    ): Promise<{ count: number; last: Token; end?: DecodeEnd }> {
+        const started = performance.now();
+        const iterator = sequence.evaluate([pending], { temperature, seed: Math.floor(uniform() * 2 ** 31) });
+        let count = 0;
+        let last = pending;
+        let end: DecodeEnd | undefined = "eog"; // the iterator ends by itself only at an end-of-generation token
+        try {
+            for await (const token of iterator) {
+                end = emit(token);
+                if (end !== undefined) break;
+                count++;
+                last = token;
+                if (count >= limit || stopEarly()) break;
+                end = "eog";
+            }
+        } finally {
+            await iterator.return();
+        }
+        const ms = performance.now() - started;
+        if (count > 0) {
+            this.rolling.recordPlainStep(ms / count);
+            this.#plainStepsInWindow += count;
+            this.#tokensInWindow += count;
+            for (let i = 0; i < count; i++) this.#controller!.recordRound("none", 0, 0, 0);
+        }
+        return { count, last, end };
     }
 
     /** Plain decoding, timed: in `off` mode it is also the calibration baseline. */
@@ -259,49 +319,52 @@ export class SpeculativeDecoder implements Decoder {
         this.totals.dpMs += ms;
     }
 
-    async #draft(
-        pending: Token,
-        startPos: number,
-        cap: number,
-        layerSkipFits: boolean,
-        lookup: PromptLookup | undefined,
-        temperature: number | undefined,
-        uniform: (() => number) | undefined,
-    ): Promise<Draft> {
-        const none: Draft = { source: "none", tokens: [], probabilities: [], ms: 0 };
+    /** This round's draft source and length; "none" with the plain burst length when nothing is worth drafting. */
+    #plan(cap: number, layerSkipFits: boolean, lookup: PromptLookup | undefined): RoundPlan {
         const mode = this.#settings.mode;
-        if (cap <= 0 || (mode === "auto" && this.#calibrating())) {
-            this.rolling.setSpeculating(mode !== "auto");
-            return none;
-        }
-        const proposal = lookup?.propose(cap).tokens ?? [];
-        const layerSkip = this.#layerSkip?.mask && layerSkipFits ? this.#layerSkip : undefined;
-        let source: DraftSource | "none";
-        let length = cap;
-        if (mode === "lookup") source = proposal.length > 0 ? "lookup" : "none";
-        else if (mode === "clasp") source = layerSkip ? "layerSkip" : "none";
-        else if (mode === "hybrid") source = proposal.length > 0 ? "lookup" : layerSkip ? "layerSkip" : "none";
-        else {
-            const skipCount = this.#layerSkip?.options.skipCount ?? 0;
-            const plan = this.#controller!.plan([
-                { source: "lookup", skipCount, available: proposal.length },
+        if (cap <= 0) return { source: "none", gamma: 1, calibrating: false };
+        if (this.#calibrating()) return { source: "none", gamma: calibrationSteps, calibrating: true };
+        const proposal = lookup?.propose(cap).tokens.length ?? 0;
+        const skipCount = this.#layerSkip?.options.skipCount ?? 0;
+        const layerSkip = this.#layerSkip?.mask != null && layerSkipFits;
+        const controller = this.#controller!;
+        // Lookup drafts have no confidence to stop on: the controller sets their length (at least 1 in the explicit modes).
+        const lookupLength = () => Math.max(1, controller.planFor("lookup", skipCount, proposal).gamma);
+        let plan: RoundPlan = { source: "none", gamma: plainBurstTokens, calibrating: false };
+        if (mode === "lookup" || mode === "hybrid") {
+            if (proposal > 0) plan = { source: "lookup", gamma: lookupLength(), calibrating: false };
+            else if (mode === "hybrid" && layerSkip) plan = { source: "layerSkip", gamma: cap, calibrating: false };
+        } else if (mode === "clasp") {
+            if (layerSkip) plan = { source: "layerSkip", gamma: cap, calibrating: false };
+        } else {
+            const chosen = controller.plan([
+                { source: "lookup", skipCount, available: proposal },
                 { source: "layerSkip", skipCount, available: layerSkip ? cap : 0 },
             ]);
-            source = plan.source;
-            length = plan.gamma;
+            if (chosen.source !== "none") plan = { source: chosen.source, gamma: chosen.gamma, calibrating: false };
         }
-        this.rolling.setSpeculating(source !== "none" || mode !== "auto");
-        if (source === "lookup") {
-            const tokens = proposal.slice(0, length);
-            return { source, tokens, probabilities: tokens.map(pointMass), ms: 0 };
+        this.rolling.setSpeculating(plan.source !== "none" || mode !== "auto");
+        return plan;
+    }
+
+    async #makeDraft(
+        plan: RoundPlan,
+        pending: Token,
+        startPos: number,
+        temperature: number | undefined,
+        uniform: () => number,
+        lookup: PromptLookup | undefined,
+    ): Promise<Draft> {
+        if (plan.source === "lookup") {
+            const tokens = lookup!.propose(plan.gamma).tokens;
+            return { source: "lookup", tokens, probabilities: tokens.map(pointMass), ms: 0 };
         }
-        if (source === "layerSkip") {
-            const sampling = temperature !== undefined && uniform ? { temperature, seed: Math.floor(uniform() * 2 ** 32) } : undefined;
-            const draft = await layerSkip!.draft(pending, startPos, length, this.#settings.minConfidence, sampling);
-            this.#controller!.recordDraft(layerSkip!.options.skipCount, draft.tokens.length, draft.ms);
-            return { source, tokens: draft.tokens, probabilities: draft.probabilities ?? [], ms: draft.ms };
-        }
-        return none;
+        if (plan.source !== "layerSkip") return noDraft;
+        const layerSkip = this.#layerSkip!;
+        const sampling = temperature !== undefined ? { temperature, seed: Math.floor(uniform() * 2 ** 32) } : undefined;
+        const draft = await layerSkip.draft(pending, startPos, plan.gamma, this.#settings.minConfidence, sampling);
+        this.#controller!.recordDraft(layerSkip.options.skipCount, draft.tokens.length, draft.ms);
+        return { source: "layerSkip", tokens: draft.tokens, probabilities: draft.probabilities ?? [], ms: draft.ms };
     }
 }
 

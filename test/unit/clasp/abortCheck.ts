@@ -5,18 +5,19 @@ import type { LlamaContextSequence } from "node-llama-cpp";
 import type { Decoder } from "../../../src/engine/decoding.ts";
 import { decodePlain, decodeWith, testPrompts, type OpenModel } from "./harness.ts";
 
-/** The sequence, except that its `abortAt`-th controlledEvaluate call first aborts `controller`. */
-function abortingDuringVerify(sequence: LlamaContextSequence, controller: AbortController, abortAt: number): LlamaContextSequence {
+/** The sequence, except that its `abortAt`-th evaluation call (a verify batch or a plain stretch) first aborts `controller`. */
+function abortingDuringEvaluation(sequence: LlamaContextSequence, controller: AbortController, abortAt: number): LlamaContextSequence {
     let calls = 0;
     return new Proxy(sequence, {
         get(target, property) {
             const value = Reflect.get(target, property, target);
-            if (property === "controlledEvaluate")
-                return (...args: Parameters<LlamaContextSequence["controlledEvaluate"]>) => {
+            if (typeof value !== "function") return value;
+            if (property === "controlledEvaluate" || property === "evaluate")
+                return (...args: unknown[]) => {
                     if (++calls === abortAt) controller.abort();
-                    return target.controlledEvaluate(...args);
+                    return (value as (...a: unknown[]) => unknown).apply(target, args);
                 };
-            return typeof value === "function" ? value.bind(target) : value;
+            return value.bind(target);
         },
     });
 }
@@ -25,7 +26,7 @@ export async function assertAbortLeavesSequenceConsistent(open: OpenModel, decod
     const prompts = testPrompts(open.model, 6, 7);
     for (const [i, prompt] of prompts.entries()) {
         const controller = new AbortController();
-        const aborted = await decodeWith(decoder, abortingDuringVerify(open.sequence, controller, 2 + i), prompt,
+        const aborted = await decodeWith(decoder, abortingDuringEvaluation(open.sequence, controller, 1 + (i % 3)), prompt,
             { maxTokens: 40, signal: controller.signal });
         assert.equal(aborted.outcome.end, "abort", `prompt ${i} was not aborted`);
 
