@@ -3,14 +3,16 @@
 // main.ts, and in-process for tests, the CLI and benchmarks.
 import { EventEmitter } from "node:events";
 import { availableParallelism } from "node:os";
-import { GgufInsights, getLlama, readGgufFileInfo, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from "node-llama-cpp";
-import { plainDecoder, prefill, type Decoder, type DecodeOutcome } from "./decoding.ts";
+import { GgufInsights, LlamaLogLevel, getLlama, readGgufFileInfo, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from "node-llama-cpp";
+import { prefill, type Decoder, type DecodeOutcome } from "./decoding.ts";
 import { inspectModelFile } from "./modelFile.ts";
 import { downloadModel } from "./download.ts";
 import { buildPrompt, fimTokensOf } from "./promptLayout.ts";
 import { checkStop } from "./stopRules.ts";
 import { EngineError, cancelledCode } from "./rpc.ts";
 import { Mutex } from "./mutex.ts";
+import { ClaspBuildMissingError, loadClaspLlama, supportsLayerSkip } from "./native/index.ts";
+import { createClaspDecoderFactory } from "./clasp/decoderFactory.ts";
 import {
     defaultSpeculationSettings,
     type CompletionRequest, type CompletionResult, type DownloadProgress, type DownloadRequest, type EngineEvents,
@@ -41,7 +43,12 @@ export class Engine {
     private readonly lock = new Mutex();
     private readonly events = new EventEmitter();
 
-    constructor(private readonly options: EngineOptions = {}) {}
+    private readonly decoderFactory: DecoderFactory;
+
+    constructor(options: EngineOptions = {}) {
+        this.decoderFactory = options.decoderFactory
+            ?? createClaspDecoderFactory({ onStats: (stats) => this.events.emit("stats", stats) });
+    }
 
     on<E extends keyof EngineEvents>(event: E, listener: (payload: EngineEvents[E]) => void): () => void {
         this.events.on(event, listener);
@@ -84,7 +91,7 @@ export class Engine {
             const loaded = this.requireLoaded();
             const maxTokens = request.maxTokens ?? defaults.maxTokens;
             const prompt = buildPrompt(loaded.model, request, {
-                maxTokens: loaded.info.contextSize - Math.max(defaults.answerReserve, maxTokens + 16),
+                maxTokens: promptBudget(loaded.info.contextSize, maxTokens),
             });
             return this.run(loaded, prompt.tokens, prompt.lookupSource, prompt.usedFim, {
                 maxTokens,
@@ -101,14 +108,12 @@ export class Engine {
         return this.lock.run(async () => {
             const loaded = this.requireLoaded();
             const maxTokens = request.maxTokens ?? 512;
-            const prompt = buildPrompt(loaded.model, { prefix: request.prompt, suffix: "" }, {
-                maxTokens: loaded.info.contextSize - Math.max(defaults.answerReserve, maxTokens + 16),
-            });
             // Plain continuation even on FIM models: the instruction is a prefix, not a hole.
-            const tokens = loaded.model.tokens.bos != null && loaded.model.tokens.shouldPrependBosToken
-                ? [loaded.model.tokens.bos, ...loaded.model.tokenize(request.prompt, false)]
-                : loaded.model.tokenize(request.prompt, false);
-            const promptTokens = tokens.length > 0 ? tokens.slice(-(loaded.info.contextSize - maxTokens - 16)) : prompt.tokens;
+            const prompt = buildPrompt(loaded.model, { prefix: request.prompt, suffix: "" }, {
+                maxTokens: promptBudget(loaded.info.contextSize, maxTokens),
+                fim: false,
+            });
+            const promptTokens = prompt.tokens;
             return this.run(loaded, promptTokens, promptTokens, false, {
                 maxTokens,
                 temperature: request.temperature ?? 0,
@@ -152,7 +157,7 @@ export class Engine {
         let firstTokenMs = 0;
         const deadline = options.timeoutMs ? started + options.timeoutMs : Infinity;
         const settings = { ...this.settings, ...(options.mode ? { mode: options.mode } : {}) };
-        const decoder = this.options.decoderFactory?.(loaded, settings) ?? plainDecoder;
+        const decoder = this.decoderFactory(loaded, settings);
 
         const outcome: DecodeOutcome = await decoder.decode({
             sequence: loaded.sequence,
@@ -222,6 +227,28 @@ export class Engine {
 }
 
 /**
+ * The CLaSp-patched build when it exists (layer-skip drafts need it). Without it the engine
+ * still runs plain and lookup decoding on node-llama-cpp's stock binary, and says so loudly:
+ * it never passes the stock binary off as the patched one.
+ */
+async function loadLlama(options: LoadOptions, warn: (message: string) => void): Promise<{ llama: Llama; patched: boolean }> {
+    const gpu = options.gpu ?? "auto";
+    const logger = (level: LlamaLogLevel, message: string) => {
+        if (level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) warn(message.trim());
+    };
+    try {
+        const llama = await loadClaspLlama({ gpu });
+        llama.logger = logger;
+        return { llama, patched: true };
+    } catch (error) {
+        if (!(error instanceof ClaspBuildMissingError) || options.requireClaspBuild) throw error;
+        warn(`${error.message}. Layer-skip speculation (clasp, hybrid) is off; plain and lookup decoding still work.`);
+    }
+    const llama = await getLlama({ gpu: gpu === "cpu" ? false : gpu, logger });
+    return { llama, patched: false };
+}
+
+/**
  * Half the cores, at most 4: ggml's spin barriers collapse when threads outnumber free cores
  * (measured here: 2 threads on a busy 2-core machine ran 2000x slower than 1), and an editor
  * always has other work running.
@@ -230,16 +257,22 @@ function defaultThreads(): number {
     return Math.max(1, Math.min(4, Math.floor(availableParallelism() / 2)));
 }
 
+/**
+ * Prompt tokens allowed: the context minus room for the answer, but never less than half the
+ * context (a longer answer continues through node-llama-cpp's context shift).
+ */
+function promptBudget(contextSize: number, maxTokens: number): number {
+    const answerRoom = Math.min(Math.max(defaults.answerReserve, maxTokens + 16), Math.floor(contextSize / 2));
+    return contextSize - answerRoom;
+}
+
 function cancelled(): EngineError {
     return new EngineError("Request cancelled", cancelledCode, "AbortError");
 }
 
 async function loadModel(options: LoadOptions, warn: (message: string) => void): Promise<Loaded> {
     const file = await inspectModelFile(options.modelPath);
-    const llama = await getLlama({
-        gpu: options.gpu === undefined || options.gpu === "auto" ? "auto" : options.gpu === "cpu" ? false : options.gpu,
-        logger: (level, message) => { if (level === "error" || level === "fatal") warn(message.trim()); },
-    });
+    const { llama, patched } = await loadLlama(options, warn);
     const insights = await GgufInsights.from(await readGgufFileInfo(options.modelPath), llama);
     if (!insights.isSupportedByLlamaCpp)
         throw new EngineError(`Unsupported model architecture "${file.architecture}" in ${options.modelPath}`, "MODEL_UNSUPPORTED");
@@ -268,7 +301,7 @@ async function loadModel(options: LoadOptions, warn: (message: string) => void):
         vocabularySize: model.fileInfo.metadata.tokenizer?.ggml?.tokens?.length ?? 0,
         contextSize: context.contextSize,
         hasFim: fimTokensOf(model) !== undefined,
-        supportsLayerSkip: false,
+        supportsLayerSkip: patched && supportsLayerSkip(model),
         backend: llama.gpu === false ? "cpu" : llama.gpu,
     };
     return { llama, model, context, sequence, info };

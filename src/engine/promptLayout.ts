@@ -19,6 +19,8 @@ export interface PromptBudget {
     suffixShare?: number;
     /** Share the extra context may take. */
     extraShare?: number;
+    /** Lay out FIM when the model supports it (false: always a plain continuation). */
+    fim?: boolean;
 }
 
 export interface Prompt {
@@ -43,7 +45,7 @@ export function fimTokensOf(model: LlamaModel): FimTokens | undefined {
 
 export function buildPrompt(model: LlamaModel, pieces: PromptPieces, budget: PromptBudget): Prompt {
     const tokenize = (text: string) => (text ? model.tokenize(text, false) : []);
-    const fim = fimTokensOf(model);
+    const fim = budget.fim === false ? undefined : fimTokensOf(model);
     const bos = model.tokens.bos != null && model.tokens.shouldPrependBosToken ? [model.tokens.bos] : [];
     const specials = bos.length + (fim ? 3 : 0);
     const total = Math.max(8, budget.maxTokens - specials);
