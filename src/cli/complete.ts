@@ -5,7 +5,6 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Engine } from "../engine/engine.ts";
-import { engineOptions } from "../engine/options.ts";
 import { splitAtCursor } from "../engine/cursor.ts";
 import { resolveModel } from "../engine/modelSource.ts";
 import type { SpeculationMode } from "../engine/protocol.ts";
@@ -40,7 +39,7 @@ async function main(): Promise<void> {
     });
     if (model.note) console.error(model.note);
 
-    const engine = new Engine(await engineOptions());
+    const engine = new Engine();
     try {
         const loadStart = performance.now();
         const info = await engine.load({ modelPath: model.path, threads: values.threads ? positiveInt(values.threads, "--threads") : undefined });

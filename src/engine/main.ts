@@ -19,7 +19,7 @@ const channel: Channel = {
     },
 };
 
-const engine = new Engine(await loadEngineOptions());
+const engine = new Engine();
 const server = serve(channel, createEngineHandlers(engine));
 engine.on("status", (status) => server.emit("status", status));
 engine.on("stats", (stats) => server.emit("stats", stats));
@@ -30,7 +30,3 @@ process.on("disconnect", () => {
     void engine.dispose().finally(() => process.exit(0));
 });
 
-async function loadEngineOptions() {
-    const { engineOptions } = await import("./options.ts");
-    return engineOptions();
-}
