@@ -290,7 +290,7 @@ async function loadModel(options: LoadOptions, warn: (message: string) => void):
         );
     }
     const contextSize = Math.min(options.contextSize ?? 4096, model.trainContextSize);
-    const context = await model.createContext({ contextSize, sequences: 1, threads: options.threads ?? defaultThreads() });
+    const context = await model.createContext({ contextSize, sequences: 1, threads: options.threads || defaultThreads() });
     const sequence = context.getSequence();
     const info: ModelInfo = {
         path: options.modelPath,
