@@ -15,6 +15,8 @@ export type BenchMode = "static" | "clasp" | "lookup" | "hybrid" | "auto";
 export interface ModeResult {
     tokensPerSecond: number;
     speedup: number;
+    /** Speedup in process CPU time: steadier than wall time on a shared, loaded machine. */
+    cpuSpeedup: number;
     acceptance: number;
     meanAccepted: number;
     dpOverheadPct: number;
@@ -49,8 +51,11 @@ const settingsFor = (mode: SpeculationMode): SpeculationSettings => ({ ...defaul
 interface Tally {
     tokens: number;
     ms: number;
+    cpuMs: number;
     lossless: boolean;
 }
+
+const newTally = (): Tally => ({ tokens: 0, ms: 0, cpuMs: 0, lossless: true });
 
 export async function measureModel(llama: Llama, modelPath: string, name: string, options: MeasureOptions): Promise<ModelResult> {
     const model = await llama.loadModel({ modelPath });
@@ -78,6 +83,7 @@ export async function measureModel(llama: Llama, modelPath: string, name: string
         const run = async (decoder: Decoder, prompt: (typeof prompts)[number]) => {
             await prefill(sequence, prompt.tokens);
             const tokens: Token[] = [];
+            const cpuStarted = process.cpuUsage();
             const started = performance.now();
             await decoder.decode({
                 sequence, pending: prompt.tokens.at(-1)!, maxTokens: options.maxTokens, temperature: 0, lookupSource: prompt.lookupSource,
@@ -86,7 +92,9 @@ export async function measureModel(llama: Llama, modelPath: string, name: string
                     return true;
                 },
             });
-            return { tokens, ms: performance.now() - started };
+            const ms = performance.now() - started;
+            const cpu = process.cpuUsage(cpuStarted);
+            return { tokens, ms, cpuMs: (cpu.user + cpu.system) / 1000 };
         };
 
         // Warm-up (not counted); with native code it also picks the static skip set once, from the first prompt.
@@ -102,17 +110,19 @@ export async function measureModel(llama: Llama, modelPath: string, name: string
                 ? createSpeculativeDecoder(settingsFor("clasp"), { native, staticMask })
                 : createSpeculativeDecoder(settingsFor(mode), { native: mode === "lookup" ? undefined : native })]));
 
-        const plain: Tally = { tokens: 0, ms: 0, lossless: true };
-        const tallies = new Map<BenchMode, Tally>(modes.map((mode) => [mode, { tokens: 0, ms: 0, lossless: true }]));
+        const plain = newTally();
+        const tallies = new Map<BenchMode, Tally>(modes.map((mode) => [mode, newTally()]));
         for (const [i, prompt] of prompts.entries()) {
             const reference = await run(plainDecoder, prompt);
             plain.tokens += reference.tokens.length;
             plain.ms += reference.ms;
+            plain.cpuMs += reference.cpuMs;
             for (const mode of modes) {
                 const result = await run(decoders.get(mode)!, prompt);
                 const tally = tallies.get(mode)!;
                 tally.tokens += result.tokens.length;
                 tally.ms += result.ms;
+                tally.cpuMs += result.cpuMs;
                 if (result.tokens.join() !== reference.tokens.join()) tally.lossless = false;
             }
             options.log(`  ${name}: prompt ${i + 1}/${prompts.length} (${options.prompts[i]!.file})`);
@@ -120,7 +130,8 @@ export async function measureModel(llama: Llama, modelPath: string, name: string
 
         const plainRate = (plain.tokens * 1000) / plain.ms;
         const result: ModelResult = { name, layers, modes: { plain: { tokensPerSecond: plainRate } }, skipped, prompts: prompts.length, generatedTokens: plain.tokens };
-        for (const mode of modes) result.modes[mode] = summarize(tallies.get(mode)!, decoders.get(mode)!, plainRate);
+        const plainCpuRate = plain.tokens / plain.cpuMs;
+        for (const mode of modes) result.modes[mode] = summarize(tallies.get(mode)!, decoders.get(mode)!, plainRate, plainCpuRate);
         return result;
     } finally {
         await context.dispose();
@@ -128,14 +139,15 @@ export async function measureModel(llama: Llama, modelPath: string, name: string
     }
 }
 
-function summarize(tally: Tally, decoder: SpeculativeDecoder, plainRate: number): ModeResult {
+function summarize(tally: Tally, decoder: SpeculativeDecoder, plainRate: number, plainCpuRate: number): ModeResult {
     const totals = decoder.totals;
     const rate = (tally.tokens * 1000) / tally.ms;
     return {
         tokensPerSecond: rate,
         speedup: rate / plainRate,
+        cpuSpeedup: tally.tokens / tally.cpuMs / plainCpuRate,
         acceptance: totals.drafted > 0 ? totals.accepted / totals.drafted : 0,
-        meanAccepted: totals.rounds > 0 ? (totals.accepted + totals.rounds) / totals.rounds : 0,
+        meanAccepted: totals.rounds > 0 ? (totals.accepted + totals.rounds) / totals.rounds : 1,
         dpOverheadPct: (100 * totals.dpMs) / tally.ms,
         idealBound: idealBound(decoder, plainRate),
         lossless: tally.lossless,

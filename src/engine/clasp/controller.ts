@@ -50,6 +50,8 @@ export interface RoundPlan {
 }
 
 const priorAlpha: Record<DraftSource, number> = { lookup: 0.5, layerSkip: 0.6 };
+/** Probes back off up to this multiple of `probeEvery` while speculation keeps not paying. */
+const maxProbeBackoff = 16;
 /** Draft time is summed with this decay per call, so the estimate follows the recent calls. */
 const draftDecay = 0.9;
 
@@ -61,10 +63,13 @@ export class SpeculationController {
     readonly #draftTime = new Map<number, { ms: number; tokens: number }>();
     readonly #dpMs = new MovingAverage(0.3);
     #roundsSinceSpeculation = 0;
+    /** Rounds to wait before the next probe: doubles after each probe that did not bring speculation back. */
+    #probeInterval: number;
 
     constructor(options: ControllerOptions) {
         if (!(options.layers >= 1)) throw new Error(`controller needs a positive layer count, got ${options.layers}`);
         this.#options = options;
+        this.#probeInterval = options.probeEvery;
     }
 
     recordVerify(batchSize: number, ms: number): void {
@@ -126,8 +131,8 @@ export class SpeculationController {
 
     /**
      * Picks the round's draft: the source with the best predicted speedup above 1, or none. When
-     * nothing has been tried for `probeEvery` rounds, the best candidate drafts one token anyway:
-     * estimates only move when drafts are verified.
+     * nothing has been tried for a while (`probeEvery` rounds, doubling while probes keep failing),
+     * the first candidate drafts one token anyway: estimates only move when drafts are verified.
      */
     plan(candidates: { source: DraftSource; skipCount: number; available: number }[]): RoundPlan {
         let best: RoundPlan = { source: "none", gamma: 0, predictedSpeedup: 1 };
@@ -138,7 +143,14 @@ export class SpeculationController {
             if (plan.predictedSpeedup > best.predictedSpeedup) best = plan;
             probe ??= { source, gamma: 1, predictedSpeedup: 1 };
         }
-        if (best.source === "none" && probe && this.#roundsSinceSpeculation >= this.#options.probeEvery) return probe;
+        if (best.source !== "none") {
+            this.#probeInterval = this.#options.probeEvery;
+            return best;
+        }
+        if (probe && this.#roundsSinceSpeculation >= this.#probeInterval) {
+            this.#probeInterval = Math.min(this.#probeInterval * 2, this.#options.probeEvery * maxProbeBackoff);
+            return probe;
+        }
         return best;
     }
 

@@ -33,6 +33,7 @@ interface Draft {
 
 /** Cumulative counters over the decoder's life (benchmarks and diagnostics). */
 export interface DecoderTotals {
+    /** Verify rounds, plus one per plainly decoded token. */
     rounds: number;
     /** Rounds that verified at least one draft token. */
     draftRounds: number;
@@ -126,7 +127,7 @@ export class SpeculativeDecoder implements Decoder {
             maxDraftTokens: settings.maxDraftTokens,
             updateInterval: settings.updateInterval,
             skipCandidates: native ? skipCandidates(layers, settings.skipRatio) : [],
-            probeEvery: 16,
+            probeEvery: 32,
         });
     }
 
@@ -256,6 +257,7 @@ export class SpeculativeDecoder implements Decoder {
             this.rolling.recordPlainStep(ms / count);
             this.#plainStepsInWindow += count;
             this.#tokensInWindow += count;
+            this.totals.rounds += count; // each plain token is a round that verified nothing
             for (let i = 0; i < count; i++) this.#controller!.recordRound("none", 0, 0, 0);
         }
         return { count, last, end };
@@ -302,8 +304,8 @@ export class SpeculativeDecoder implements Decoder {
     #captureThisRound(): boolean {
         const layerSkip = this.#layerSkip;
         if (!layerSkip?.dpDue) return false;
-        if (this.#settings.mode !== "auto" || layerSkip.mask === null) return true;
-        // auto: re-select layers only while layer-skip drafting is predicted to pay
+        if (this.#settings.mode !== "auto") return true;
+        // auto: select layers only while layer-skip drafting is predicted to pay (from priors until measured)
         return this.#controller!.planFor("layerSkip", layerSkip.options.skipCount).source !== "none";
     }
 

@@ -56,13 +56,19 @@ describe("speculation controller", () => {
         assert.ok(plan.gamma <= 3);
     });
 
-    it("probes with one token after probeEvery rounds without speculation", () => {
+    it("probes with one token after probeEvery rounds without speculation, backing off while probes fail", () => {
         const controller = measured((n) => 100 * n, 55);
         for (let i = 0; i < 20; i++) controller.recordRound("lookup", 14, 3, 0);
         const candidates = [{ source: "lookup" as const, skipCount: 14, available: 3 }];
         assert.equal(controller.plan(candidates).source, "none");
         for (let i = 0; i < options.probeEvery; i++) controller.recordRound("none", 14, 0, 0);
         assert.deepEqual(controller.plan(candidates), { source: "lookup", gamma: 1, predictedSpeedup: 1 });
+        // the probe failed: the next one waits twice as long
+        controller.recordRound("lookup", 14, 1, 0);
+        for (let i = 0; i < options.probeEvery; i++) controller.recordRound("none", 14, 0, 0);
+        assert.equal(controller.plan(candidates).source, "none");
+        for (let i = 0; i < options.probeEvery; i++) controller.recordRound("none", 14, 0, 0);
+        assert.equal(controller.plan(candidates).source, "lookup");
     });
 
     it("auto moves to fewer skipped layers when the current count is rarely accepted", () => {
