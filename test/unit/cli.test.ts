@@ -1,0 +1,67 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ensureFixture } from "../../src/fixtures/index.ts";
+
+const cli = fileURLToPath(new URL("../../src/cli/complete.ts", import.meta.url));
+
+function complete(args: string[], env: Record<string, string> = {}) {
+    const run = spawnSync(process.execPath, ["--import", "tsx", cli, ...args], {
+        encoding: "utf8",
+        env: { ...process.env, CLASP_MODEL: "", ...env },
+        timeout: 120_000,
+    });
+    return { code: run.status, stdout: run.stdout, stderr: run.stderr.trim() };
+}
+
+describe("npm run complete (CLI)", function () {
+    this.timeout(180_000);
+    let dir: string;
+    let source: string;
+    before(async () => {
+        dir = await mkdtemp(join(tmpdir(), "clasp-cli-"));
+        source = join(dir, "sample.ts");
+        await writeFile(source, "export function add(a: number, b: number) {\n  return \n}\n");
+    });
+
+    it("prints a completion and its timings with a generated fixture model", async () => {
+        const run = complete(["--file", source, "--line", "2", "--column", "10", "--model", await ensureFixture("rand"), "--threads", "1", "--max-tokens", "8"]);
+        assert.equal(run.code, 0, run.stderr);
+        assert.match(run.stderr, /FIM · load \d+ ms · prompt \d+ tokens in \d+ ms · first token \d+ ms · \d+ tokens in \d+ ms \([\d.]+ tok\/s\)/);
+    });
+
+    it("with no model configured, says plainly that it uses a generated fixture", () => {
+        const run = complete(["--file", source, "--line", "2", "--column", "10", "--threads", "1", "--max-tokens", "4"], { HOME: dir });
+        assert.equal(run.code, 0, run.stderr);
+        assert.match(run.stderr, /No model configured: using a generated random-weight fixture model/);
+    });
+
+    it("a missing model file: one clear line and a non-zero exit", () => {
+        const run = complete(["--file", source, "--line", "1", "--column", "1", "--model", join(dir, "missing.gguf")]);
+        assert.equal(run.code, 1);
+        assert.equal(run.stderr.split("\n").length, 1, run.stderr);
+        assert.match(run.stderr, /^error: Model file not found: .*missing\.gguf$/);
+    });
+
+    it("a corrupt GGUF: one clear line and a non-zero exit", async () => {
+        const corrupt = join(dir, "corrupt.gguf");
+        await writeFile(corrupt, Buffer.concat([Buffer.from("GGUF"), Buffer.alloc(100, 0xff)]));
+        const run = complete(["--file", source, "--line", "1", "--column", "1", "--model", corrupt]);
+        assert.equal(run.code, 1);
+        assert.equal(run.stderr.split("\n").length, 1, run.stderr);
+        assert.match(run.stderr, /^error: Corrupt or truncated GGUF file/);
+    });
+
+    it("bad arguments and binary files are refused clearly", async () => {
+        assert.match(complete(["--file", source]).stderr, /^error: missing --file, --line or --column/);
+        assert.match(complete(["--file", source, "--line", "0", "--column", "1"]).stderr, /--line must be a positive integer/);
+        const binary = join(dir, "blob.bin");
+        await writeFile(binary, Buffer.from([1, 2, 0, 3]));
+        const run = complete(["--file", binary, "--line", "1", "--column", "1"]);
+        assert.equal(run.code, 1);
+        assert.match(run.stderr, /looks binary/);
+    });
+});
