@@ -4,13 +4,11 @@
 // test-results/. Prints one line per scenario and ends with "N passed, N failed".
 import { mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import type { Page } from "playwright-core";
+import type { Locator, Page } from "playwright-core";
 import { exitAfter, runDriver } from "../../scripts/vscode-test/cleanup.ts";
-import { launchChromium } from "../../scripts/vscode-test/chromium.ts";
-import { startCodeServer, type CodeServer } from "../../scripts/vscode-test/codeServer.ts";
-import { assertExtensionBuilt } from "../../scripts/vscode-test/extensionBuild.ts";
-import { fixtureModelPath } from "../../scripts/vscode-test/fixtureModel.ts";
-import { EXTENSION_DIR, TEST_RESULTS_DIR } from "../../scripts/vscode-test/paths.ts";
+import type { CodeServer } from "../../scripts/vscode-test/codeServer.ts";
+import { TEST_RESULTS_DIR } from "../../scripts/vscode-test/paths.ts";
+import { openWorkbenchSession } from "./session.ts";
 import { commandTitle, extensionId } from "./manifest.ts";
 import {
     focusEditorEnd, openFile, runFromPalette, statusBarItem, waitForGhostText, waitForLineContaining, waitForWorkbench, webviewContent,
@@ -31,13 +29,9 @@ interface Outcome {
 async function main(): Promise<number> {
     const started = Date.now();
     exitAfter(6 * 60_000, "e2e run");
-    assertExtensionBuilt();
     mkdirSync(TEST_RESULTS_DIR, { recursive: true });
-    const server = await startCodeServer({
-        machineSettings: { "clasp.model": await fixtureModelPath() },
-        workspaceFiles: { [SAMPLE_FILE]: SAMPLE_TEXT },
-    });
-    const browser = await launchChromium();
+    const session = await openWorkbenchSession({ [SAMPLE_FILE]: SAMPLE_TEXT });
+    const { server, browser } = session;
     const page = browser.page;
     const outcomes: Outcome[] = [];
     const scenario = async (name: string, body: () => Promise<void>): Promise<void> => {
@@ -50,19 +44,9 @@ async function main(): Promise<number> {
         }
     };
 
-    await page.goto(server.workbenchUrl([["extensionDevelopmentPath", server.remoteUri(EXTENSION_DIR)]]));
     await scenario("workbench loads with the extension under development", async () => {
         await waitForWorkbench(page);
         await page.locator(".window-title, .titlebar", { hasText: "Extension Development Host" }).first().waitFor({ timeout: 30_000 });
-    });
-
-    await scenario("status bar shows the CLaSp item", async () => {
-        const item = statusBarItem(page, extensionId(), "clasp.status");
-        await item.waitFor({ state: "visible", timeout: 60_000 });
-        const text = ((await item.textContent()) ?? "").trim();
-        if (text === "") throw new Error("the CLaSp status bar item is empty");
-        console.log(`  status bar: ${JSON.stringify(text)}`);
-        await item.screenshot({ path: path.join(TEST_RESULTS_DIR, "e2e-status-bar.png") });
     });
 
     await scenario("ghost text appears while typing and Tab accepts it", async () => {
@@ -81,14 +65,22 @@ async function main(): Promise<number> {
         await shoot(page, "e2e-accepted");
     });
 
+    await scenario("status bar shows the CLaSp item, ready after a completion", async () => {
+        const item = statusBarItem(page, extensionId(), "clasp.status");
+        await item.waitFor({ state: "visible", timeout: 60_000 });
+        // Once a completion has been shown the engine is loaded: the item must say so.
+        const text = await waitForText(item, /\bready\b/, 30_000);
+        console.log(`  status bar: ${JSON.stringify(text)}`);
+        await item.screenshot({ path: path.join(TEST_RESULTS_DIR, "e2e-status-bar.png") });
+    });
+
     await scenario("settings panel slider changes clasp.speculation.skipRatio", async () => {
         await moveSkipRatioSlider(page, server);
         await shoot(page, "e2e-settings-panel");
     });
 
-    await browser.close();
     const failed = outcomes.filter((outcome) => outcome.error !== undefined);
-    await server.stop({ keep: failed.length > 0 });
+    await session.close({ keepServerFiles: failed.length > 0 });
     for (const outcome of outcomes) console.log(outcome.error ? `  FAIL ${outcome.name}\n       ${outcome.error}` : `  ok   ${outcome.name}`);
     console.log(`screenshots in ${TEST_RESULTS_DIR}; total ${((Date.now() - started) / 1000).toFixed(1)} s`);
     console.log(`${outcomes.length - failed.length} passed, ${failed.length} failed`);
@@ -131,6 +123,17 @@ function readSetting(file: string, key: string): unknown {
     } catch {
         return undefined;
     }
+}
+
+async function waitForText(locator: Locator, pattern: RegExp, timeoutMs: number): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    let text = "";
+    while (Date.now() < deadline) {
+        text = ((await locator.textContent()) ?? "").trim();
+        if (pattern.test(text)) return text;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    throw new Error(`expected text matching ${pattern}, last saw ${JSON.stringify(text)}`);
 }
 
 async function shoot(page: Page, name: string): Promise<void> {
