@@ -50,39 +50,61 @@ export async function runGenerate(deps: GenerateDeps, given?: { instruction?: st
     await streamInto(editor, insertAt, blankLine ? "" : `\n${indent}`, prompt, deps);
 }
 
+/**
+ * Streams text into the document while the engine generates, then swaps the streamed text for the
+ * final (stop-rule trimmed) text in one separate edit. Undo stops between streamed edits cannot be
+ * ruled out (auto save, for one, closes the undo group), so the whole result is one undo step
+ * only because it arrives in that last edit.
+ */
 async function streamInto(editor: vscode.TextEditor, at: vscode.Position, lead: string, prompt: string, deps: GenerateDeps): Promise<void> {
     const doc = editor.document;
     const controller = new AbortController();
     const startOffset = doc.offsetAt(at);
-    let inserted = "";
+    /** Characters our edits added to the document (EOL normalisation can make this differ from the text sent). */
+    let insertedLength = 0;
+    let streamed = "";
+    let pending = lead;
     let applying = false;
-    let firstEdit = true;
-    let queue = Promise.resolve();
+    let foreignEdit = false;
+    let flushing: Promise<void> | undefined;
 
-    const append = (text: string) => {
-        queue = queue.then(async () => {
-            if (controller.signal.aborted && text !== lead) return;
+    // One edit at a time, each taking everything that arrived meanwhile.
+    const drain = async () => {
+        while (pending.length > 0 && !foreignEdit) {
+            const text = pending;
+            pending = "";
+            const lengthBefore = doc.getText().length;
             applying = true;
-            const end = doc.positionAt(startOffset + inserted.length);
-            const ok = await editor.edit((b) => b.insert(end, text), { undoStopBefore: firstEdit, undoStopAfter: false });
+            const end = doc.positionAt(startOffset + insertedLength);
+            const ok = await editor.edit((b) => b.insert(end, text), { undoStopBefore: false, undoStopAfter: false });
             applying = false;
-            firstEdit = false;
-            if (ok) inserted += text;
-            else controller.abort();
-        });
-        return queue;
+            if (!ok) {
+                // The document changed under us between computing the position and applying.
+                foreignEdit = true;
+                controller.abort();
+                return;
+            }
+            insertedLength += doc.getText().length - lengthBefore;
+            streamed += text;
+        }
+    };
+    const flush = (): Promise<void> => {
+        flushing ??= drain().finally(() => (flushing = undefined));
+        return flushing;
     };
     const foreignEdits = vscode.workspace.onDidChangeTextDocument((e) => {
-        if (e.document === doc && !applying && e.contentChanges.length > 0) controller.abort();
+        if (e.document !== doc || applying || e.contentChanges.length === 0) return;
+        foreignEdit = true;
+        controller.abort();
     });
 
     try {
-        if (lead) await append(lead);
+        await flush();
         await vscode.window.withProgress(
             { location: vscode.ProgressLocation.Notification, title: "CLaSp: generating", cancellable: true },
             async (progress, token) => {
                 token.onCancellationRequested(() => controller.abort());
-                let chunks = 0;
+                let tokens = 0;
                 try {
                     const result = await deps.engine().request(
                         "generate",
@@ -90,9 +112,10 @@ async function streamInto(editor: vscode.TextEditor, at: vscode.Position, lead: 
                         {
                             signal: controller.signal,
                             onProgress: (payload) => {
-                                if (!("text" in payload) || payload.text.length === 0) return;
-                                void append(payload.text);
-                                progress.report({ message: `${++chunks} chunks` });
+                                if (!("text" in payload) || payload.text.length === 0 || controller.signal.aborted) return;
+                                pending += payload.text;
+                                void flush();
+                                progress.report({ message: `${++tokens} pieces` });
                             },
                         },
                     );
@@ -102,8 +125,16 @@ async function streamInto(editor: vscode.TextEditor, at: vscode.Position, lead: 
                 }
             },
         );
-        await queue;
-        await tidyUp(editor, startOffset, lead, () => inserted, (busy) => (applying = busy));
+        while (flushing) await flushing;
+        // Text that arrived while the last edit was finishing.
+        await flush();
+        if (foreignEdit) {
+            deps.log("Generate: stopped because the document was edited meanwhile; the streamed text stays as it is");
+            return;
+        }
+        const text = finalText(doc, startOffset, lead, streamed);
+        await commitAsOneStep(editor, startOffset, insertedLength, text, (busy) => (applying = busy));
+        if (text.length === 0) void vscode.window.showInformationMessage("CLaSp: the model produced nothing usable here.");
     } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         deps.log(`Generate failed: ${message}`);
@@ -113,25 +144,32 @@ async function streamInto(editor: vscode.TextEditor, at: vscode.Position, lead: 
     }
 }
 
-/** Cuts what the stop rules would (e.g. code past the end of the block), in the same undo step. */
-async function tidyUp(
+/** The streamed text as the stop rules would keep it (e.g. nothing past the end of the block). */
+function finalText(doc: vscode.TextDocument, startOffset: number, lead: string, streamed: string): string {
+    const body = streamed.slice(lead.length);
+    const start = doc.positionAt(startOffset);
+    const linePrefix = lead.length > 0 ? lead.slice(lead.lastIndexOf("\n") + 1) : doc.lineAt(start.line).text.slice(0, start.character);
+    const { text } = applyStopRules(body, { linePrefix, lineSuffix: "", nextLines: [], maxLines: 1000, singleLine: false });
+    return text.length > 0 ? lead + text : "";
+}
+
+async function commitAsOneStep(
     editor: vscode.TextEditor,
     startOffset: number,
-    lead: string,
-    inserted: () => string,
+    streamedLength: number,
+    text: string,
     setApplying: (busy: boolean) => void,
 ): Promise<void> {
     const doc = editor.document;
-    const body = inserted().slice(lead.length);
-    const bodyStart = doc.positionAt(startOffset + lead.length);
-    const linePrefix = doc.lineAt(bodyStart.line).text.slice(0, bodyStart.character);
-    const { text } = applyStopRules(body, { linePrefix, lineSuffix: "", nextLines: [], maxLines: 1000, singleLine: false });
-    const range = new vscode.Range(doc.positionAt(startOffset), doc.positionAt(startOffset + inserted().length));
-    const final = text.length > 0 ? lead + text : "";
+    const streamedRange = new vscode.Range(doc.positionAt(startOffset), doc.positionAt(startOffset + streamedLength));
     setApplying(true);
-    // Even with nothing to change, this edit closes the undo step the streamed edits opened.
-    await editor.edit((b) => {
-        if (final !== inserted()) b.replace(range, final);
-    }, { undoStopBefore: false, undoStopAfter: true });
-    setApplying(false);
+    try {
+        // Taking the streamed text out joins whatever undo group the streaming left open…
+        await editor.edit((b) => b.delete(streamedRange), { undoStopBefore: false, undoStopAfter: false });
+        // …and the result goes in as an undo step of its own.
+        if (text.length > 0)
+            await editor.edit((b) => b.insert(doc.positionAt(startOffset), text), { undoStopBefore: true, undoStopAfter: true });
+    } finally {
+        setApplying(false);
+    }
 }
