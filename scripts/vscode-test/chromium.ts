@@ -35,6 +35,10 @@ export async function launchChromium(): Promise<Browser> {
         // Chromium writes "Crash Reports" under $HOME/.config even with its own profile folder.
         env: { ...process.env, HOME: profile },
         timeout: 30_000,
+        // The run's own cleanup closes the browser on signals, in order (browser, then server).
+        handleSIGINT: false,
+        handleSIGTERM: false,
+        handleSIGHUP: false,
     });
     let closed = false;
     const close = async (): Promise<void> => {
