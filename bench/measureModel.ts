@@ -154,14 +154,19 @@ function summarize(tally: Tally, decoder: SpeculativeDecoder, plainRate: number,
     };
 }
 
-/** The cost model's bound for this run: measured α, mean draft length γ, draft cost c and verify cost V, no overheads. */
+/**
+ * The cost model's bound for this run, in units of this run's plain decoding time per token:
+ * measured α, mean draft length γ, draft cost c per token and verify cost V(γ+1), no overheads.
+ */
 function idealBound(decoder: SpeculativeDecoder, plainRate: number): number | null {
     const totals = decoder.totals;
     if (totals.drafted === 0 || totals.draftRounds === 0) return null;
+    const plainMs = 1000 / plainRate;
     const alpha = totals.accepted / totals.drafted;
     const gamma = Math.max(1, Math.round(totals.drafted / totals.draftRounds));
-    const stepMs = decoder.controller.verify.stepMs ?? 1000 / plainRate;
     // lookup drafts are free, so the draft time is spread over every drafted token
-    const draftCost = totals.layerSkipDraftMs / totals.drafted / stepMs;
-    return expectedTokensPerRound(alpha, gamma) / (gamma * draftCost + decoder.controller.verify.ratio(gamma + 1));
+    const draftCost = totals.layerSkipDraftMs / totals.drafted / plainMs;
+    const verifyMs = decoder.controller.verify.estimateMs(gamma + 1);
+    if (verifyMs === undefined) return null;
+    return expectedTokensPerRound(alpha, gamma) / (gamma * draftCost + verifyMs / plainMs);
 }

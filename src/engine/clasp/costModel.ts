@@ -79,6 +79,11 @@ export class VerifyCostTable {
         return Math.max(1, ms / step);
     }
 
+    /** Estimated milliseconds of one verify batch of this size (undefined before any measurement). */
+    estimateMs(batchSize: number): number | undefined {
+        return this.#estimateMs(batchSize);
+    }
+
     #estimateMs(batchSize: number): number | undefined {
         const points = [...this.#byBatch.entries()]
             .map(([n, average]) => [n, average.value] as const)

@@ -304,8 +304,9 @@ export class SpeculativeDecoder implements Decoder {
     #captureThisRound(): boolean {
         const layerSkip = this.#layerSkip;
         if (!layerSkip?.dpDue) return false;
-        if (this.#settings.mode !== "auto") return true;
-        // auto: select layers only while layer-skip drafting is predicted to pay (from priors until measured)
+        // auto: one DP to start with (probes then measure what layer-skip drafts cost and earn), later
+        // ones only while layer-skip drafting is predicted to pay
+        if (this.#settings.mode !== "auto" || layerSkip.mask === null) return true;
         return this.#controller!.planFor("layerSkip", layerSkip.options.skipCount).source !== "none";
     }
 

@@ -44,6 +44,8 @@ describe("speculation cost model", () => {
         close(table.ratio(2), 1.2);
         close(table.ratio(4), 2.2);
         close(table.ratio(7), 4.6);
+        close(table.estimateMs(4)!, 22);
+        assert.equal(new VerifyCostTable().estimateMs(2), undefined);
         assert.equal(table.ratio(1), 1);
     });
 });
