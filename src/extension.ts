@@ -130,8 +130,9 @@ export function activate(context: vscode.ExtensionContext) {
             runGenerate({ engine: () => engine, maxTokens: () => Math.max(256, config.completion.maxTokens), log }, generateArgs(args)),
         "clasp.restartEngine": async () => {
             service.cancelAll();
+            // The engine process brings back its last model itself; load only if it had none.
             await engine.restart();
-            await models.ensureLoaded();
+            if (engine.state !== "ready") await models.ensureLoaded();
         },
         "clasp.showLog": () => output.show(),
         // For integration tests: a snapshot of what the user would see.
