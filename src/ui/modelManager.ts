@@ -3,6 +3,7 @@
 // and "backend" pickers. A newer load request supersedes an older one still in progress.
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
+import { isAbsolute } from "node:path";
 import * as vscode from "vscode";
 import type { EngineClient } from "../client/engineClient.ts";
 import type { Config } from "../config.ts";
@@ -37,6 +38,7 @@ export class ModelManager {
         const request = interpretModelSetting(config.model, homedir());
         let path: string | undefined;
         if (request.kind === "path") {
+            if (!isAbsolute(request.path)) return this.fail(`clasp.model must be an absolute path or a URI, not "${request.path}"`);
             if (!existsSync(request.path)) return this.fail(`Model file not found: ${request.path}`);
             path = request.path;
         } else {
@@ -121,8 +123,12 @@ export class ModelManager {
         const config = this.deps.config();
         this.deps.onPhase(undefined);
         this.deps.log(`Loading model ${path} (gpu: ${config.gpu})`);
+        // Settings the engine refuses (e.g. layer skip without the CLaSp build) must not block loading.
+        await this.deps
+            .engine()
+            .request("configure", config.speculation)
+            .catch((error: unknown) => this.deps.log(`Speculation settings not applied: ${messageOf(error)}`));
         try {
-            await this.deps.engine().request("configure", config.speculation);
             const info = await this.deps.engine().request("load", {
                 modelPath: path,
                 gpu: config.gpu,
