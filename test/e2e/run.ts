@@ -11,7 +11,7 @@ import { TEST_RESULTS_DIR } from "../../scripts/vscode-test/paths.ts";
 import { openWorkbenchSession } from "./session.ts";
 import { commandTitle, extensionId } from "./manifest.ts";
 import {
-    focusEditorEnd, openFile, runFromPalette, statusBarItem, waitForGhostText, waitForLineContaining, waitForWorkbench, webviewContent,
+    focusEditorEnd, ghostText, openFile, runFromPalette, statusBarItem, waitForGhostText, waitForLineContaining, waitForWorkbench, webviewContent,
 } from "./workbench.ts";
 
 const SAMPLE_FILE = "sample.ts";
@@ -56,11 +56,16 @@ async function main(): Promise<number> {
         const ghost = await waitForGhostText(page, GHOST_TEXT_TIMEOUT_MS);
         console.log(`  ghost text: ${JSON.stringify(ghost)}`);
         await shoot(page, "e2e-ghost-text");
+        // What Tab accepts is what is on screen at that moment, so read it again right before.
+        const shown = await ghostText(page);
+        if (shown.inline !== ghost.inline || shown.below !== ghost.below) {
+            console.log(`  note: the ghost text changed without a keystroke, now ${JSON.stringify(shown)}`);
+        }
         await page.keyboard.press("Tab");
         // Accepted text becomes real lines: the caret's line gains the inline part, the next line
         // starts with the first line shown below it.
-        await waitForLineContaining(page, TYPED + ghost.inline);
-        const firstBelow = ghost.below.split("\n")[0]!.trim();
+        await waitForLineContaining(page, TYPED + shown.inline);
+        const firstBelow = shown.below.split("\n")[0]!.trim();
         if (firstBelow !== "") await waitForLineContaining(page, firstBelow);
         await shoot(page, "e2e-accepted");
     });
