@@ -111,13 +111,17 @@ export class CompletionService {
         const suggestion = (text: string): Suggestion => ({ insertText: leading + text, replaceFromCharacter });
 
         const signal = this.latest.begin(cancel);
-        await this.joinOrDropPrefetch(context, signal);
         if (!input.manual) {
+            await this.prefetchReaching(context, signal);
             const hit = this.cache.get(context.prefix, context.suffix);
             if (hit !== undefined) {
                 record("cached", "typed-through or prefetched suggestion", { preview: hit.slice(0, 80) });
                 return suggestion(hit);
             }
+        }
+        // This position needs the engine, which runs one generation at a time: the prefetch yields.
+        this.dropPrefetch();
+        if (!input.manual) {
             const wait = this.debounce.delayFor(started, context.linePrefix);
             if (!(await abortableDelay(wait, signal))) return void record("cancelled", `during the ${wait} ms debounce`);
         }
@@ -154,8 +158,7 @@ export class CompletionService {
     /** Stops whatever the engine is doing for completions (pause, model switch, dispose). */
     cancelAll(): void {
         this.latest.abort();
-        this.prefetch?.controller.abort();
-        this.prefetch = undefined;
+        this.dropPrefetch();
     }
 
     private async request(
@@ -221,14 +224,19 @@ export class CompletionService {
         });
     }
 
-    private async joinOrDropPrefetch(context: CursorContext, signal: AbortSignal): Promise<void> {
+    /**
+     * Waits for the prefetch when the user has arrived at (or typed past) the position it is
+     * for, e.g. by accepting the shown suggestion. While they are still typing toward it, it keeps
+     * running and the cache serves the current position.
+     */
+    private async prefetchReaching(context: CursorContext, signal: AbortSignal): Promise<void> {
         const pending = this.prefetch;
-        if (!pending) return;
-        if (pending.suffix === context.suffix && context.prefix.startsWith(pending.prefix)) {
-            await Promise.race([pending.done, new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }))]);
-            return;
-        }
-        pending.controller.abort();
+        if (!pending || pending.suffix !== context.suffix || !context.prefix.startsWith(pending.prefix)) return;
+        await Promise.race([pending.done, new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }))]);
+    }
+
+    private dropPrefetch(): void {
+        this.prefetch?.controller.abort();
         this.prefetch = undefined;
     }
 }

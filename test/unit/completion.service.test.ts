@@ -143,6 +143,19 @@ describe("completion service", () => {
         assert.equal(engine.calls.length, 2);
     });
 
+    it("typing through the shown suggestion keeps the prefetch running", async () => {
+        const { engine, service } = setup();
+        const pending = service.provide(input("if (x) {", 0, 8));
+        await settle();
+        engine.calls[0]!.answer("\n    y();");
+        await pending;
+        await settle();
+        const typed = await service.provide(input("if (x) {\n    y", 1, 5));
+        assert.equal(typed?.insertText, "();");
+        assert.equal(engine.calls.length, 2);
+        assert.equal(engine.calls[1]!.signal?.aborted, false, "the prefetch was aborted by a typed-through keystroke");
+    });
+
     it("a keystroke elsewhere aborts the prefetch", async () => {
         const { engine, service } = setup();
         const pending = service.provide(input("if (x) {", 0, 8));
