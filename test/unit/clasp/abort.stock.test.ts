@@ -1,14 +1,13 @@
-import { getLlama } from "node-llama-cpp";
 import { defaultSpeculationSettings } from "../../../src/engine/protocol.ts";
 import { createSpeculativeDecoder } from "../../../src/engine/clasp/speculativeDecoder.ts";
-import { openModel } from "./harness.ts";
+import { openModel, stockLlama } from "./harness.ts";
 import { assertAbortLeavesSequenceConsistent } from "./abortCheck.ts";
 
 describe("aborting a speculative request mid-round (stock binary)", function () {
     this.timeout(120_000);
     for (const mode of ["lookup", "auto"] as const) {
         it(`${mode}: later requests still equal plain decoding`, async () => {
-            const open = await openModel(await getLlama({ gpu: false, logLevel: "error" as never }), "rand");
+            const open = await openModel(await stockLlama(), "rand");
             try {
                 await assertAbortLeavesSequenceConsistent(open, createSpeculativeDecoder({ ...defaultSpeculationSettings, mode }));
             } finally {

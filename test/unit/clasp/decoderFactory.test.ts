@@ -1,16 +1,15 @@
 // The engine's plug: one decoder per sequence kept across requests, stats after each request,
 // and a clear error for the layer-skip modes on the stock binary.
 import assert from "node:assert/strict";
-import { getLlama } from "node-llama-cpp";
 import { createClaspDecoderFactory } from "../../../src/engine/clasp/decoderFactory.ts";
 import { defaultSpeculationSettings, type SpeculationStats } from "../../../src/engine/protocol.ts";
-import { decodePlain, decodeWith, openModel, testPrompts } from "./harness.ts";
+import { decodePlain, decodeWith, openModel, testPrompts, stockLlama } from "./harness.ts";
 
 describe("CLaSp decoder factory on the stock binary", function () {
     this.timeout(120_000);
 
     it("serves lookup and auto, streams stats, and refuses clasp/hybrid with the build command", async () => {
-        const open = await openModel(await getLlama({ gpu: false, logLevel: "error" as never }), "rand");
+        const open = await openModel(await stockLlama(), "rand");
         try {
             const stats: SpeculationStats[] = [];
             const factory = createClaspDecoderFactory({ onStats: (snapshot) => stats.push(snapshot) });
@@ -38,7 +37,7 @@ describe("CLaSp decoder factory on the stock binary", function () {
     });
 
     it("rejects bad settings with a clear message", async () => {
-        const open = await openModel(await getLlama({ gpu: false, logLevel: "error" as never }), "rand");
+        const open = await openModel(await stockLlama(), "rand");
         try {
             const factory = createClaspDecoderFactory();
             assert.throws(() => factory(open, { ...defaultSpeculationSettings, mode: "fast" as never }), /unknown speculation mode "fast"/);

@@ -1,6 +1,6 @@
 // Shared setup of the CLaSp decoding tests: fixture models on one long-lived sequence (as the
 // engine uses them), deterministic code-like prompts (FIM and prefix-only), and decoding helpers.
-import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
+import { getLlama, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from "node-llama-cpp";
 import { plainDecoder, prefill, type DecodeOutcome, type Decoder } from "../../../src/engine/decoding.ts";
 import { ensureFixture, mulberry32, type FixturePresetName, type FixtureSpec } from "../../../src/fixtures/index.ts";
 
@@ -93,6 +93,14 @@ export async function decodeWith(
 
 export const decodePlain = (sequence: LlamaContextSequence, prompt: TestPrompt, maxTokens: number) =>
     decodeWith(plainDecoder, sequence, prompt, { maxTokens });
+
+let stock: Promise<Llama> | undefined;
+
+/** node-llama-cpp's stock binary (CPU), loaded once for every test of this folder. */
+export function stockLlama(): Promise<Llama> {
+    stock ??= getLlama({ gpu: false, logLevel: "error" as never });
+    return stock;
+}
 
 let claspLlama: Promise<Llama> | undefined;
 

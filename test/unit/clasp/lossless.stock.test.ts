@@ -1,10 +1,10 @@
 // The modes that need no native code (off, lookup, auto without layer skip) on the stock
 // prebuilt binary: every output must equal plain greedy decoding token for token.
 import assert from "node:assert/strict";
-import { getLlama, type Llama } from "node-llama-cpp";
+import type { Llama } from "node-llama-cpp";
 import { defaultSpeculationSettings, type SpeculationMode } from "../../../src/engine/protocol.ts";
 import { createSpeculativeDecoder } from "../../../src/engine/clasp/speculativeDecoder.ts";
-import { decodePlain, decodeWith, openModel, testPrompts } from "./harness.ts";
+import { decodePlain, decodeWith, openModel, testPrompts, stockLlama } from "./harness.ts";
 
 const promptCount = 50;
 const maxTokens = 24;
@@ -12,7 +12,7 @@ const maxTokens = 24;
 describe("speculative decoding without native code equals plain greedy decoding", function () {
     this.timeout(300_000);
     let llama: Llama;
-    before(async () => { llama = await getLlama({ gpu: false, logLevel: "error" as never }); });
+    before(async () => { llama = await stockLlama(); });
 
     for (const fixture of ["rand", "redundant"] as const) {
         for (const mode of ["off", "lookup", "auto"] as SpeculationMode[]) {
