@@ -84,7 +84,8 @@ export function activate(context: vscode.ExtensionContext) {
         })),
         disposable(requestLog.onRecord((record) => {
             log(`completion ${record.outcome} at ${record.file}:${record.line + 1}:${record.character + 1} in ${record.latencyMs} ms — ${record.detail}`);
-            if (record.outcome === "shown" || record.outcome === "cached") statusBar.update({ lastLatencyMs: record.latencyMs });
+            const shown = record.outcome === "shown" || record.outcome === "cached";
+            statusBar.update({ lastOutcome: record.outcome, ...(shown ? { lastLatencyMs: record.latencyMs } : {}) });
         })),
     );
 

@@ -5,10 +5,11 @@ import type { CompletionService, SelectedItem } from "./completionService.ts";
 import type { OpenFile } from "./extraContext.ts";
 
 const headLines = 400;
+const manualWindowMs = 1000;
 
 export class ClaspInlineProvider implements vscode.InlineCompletionItemProvider {
-    /** Set by the manual-trigger command so the next request skips debounce and cache. */
-    private manualPending = false;
+    /** When the manual-trigger command ran; the request VS Code makes right after it is ours. */
+    private manualRequestedAt = Number.NEGATIVE_INFINITY;
     private readonly lastUsed = new Map<string, number>();
 
     constructor(private readonly service: CompletionService) {}
@@ -19,7 +20,7 @@ export class ClaspInlineProvider implements vscode.InlineCompletionItemProvider 
     }
 
     async trigger(): Promise<void> {
-        this.manualPending = true;
+        this.manualRequestedAt = Date.now();
         await vscode.commands.executeCommand("editor.action.inlineSuggest.trigger");
     }
 
@@ -29,8 +30,9 @@ export class ClaspInlineProvider implements vscode.InlineCompletionItemProvider 
         context: vscode.InlineCompletionContext,
         token: vscode.CancellationToken,
     ): Promise<vscode.InlineCompletionItem[] | undefined> {
-        const ours = this.manualPending;
-        this.manualPending = false;
+        // A stale flag (VS Code never asked, e.g. no editor) must not unpause a later keystroke.
+        const ours = Date.now() - this.manualRequestedAt < manualWindowMs;
+        this.manualRequestedAt = Number.NEGATIVE_INFINITY;
         const manual = ours || context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke;
         const abort = new AbortController();
         const subscription = token.onCancellationRequested(() => abort.abort());

@@ -17,6 +17,8 @@ export interface StatusView {
     error?: string;
     /** Latency of the last shown suggestion, in ms. */
     lastLatencyMs?: number;
+    /** What became of the last completion request, e.g. "filtered: stop rules: repeatsNextLines". */
+    lastOutcome?: string;
 }
 
 export interface StatusPresentation {
@@ -105,7 +107,8 @@ export function presentStatus(view: StatusView): StatusPresentation {
         lines.push(`Requests: ${stats.requests}`);
     }
     if (view.lastLatencyMs !== undefined) lines.push(`Last suggestion: ${Math.round(view.lastLatencyMs)} ms`);
-    lines.push("", "Click for the CLaSp menu.");
+    if (view.lastOutcome) lines.push(`Last request: ${view.lastOutcome}`);
+    lines.push("", "Click for the CLaSp menu (pause, language, settings, model, stats, why no suggestion?).");
     return { text: parts.join(" · "), tooltip: lines.join("  \n"), alarming: view.phase === "error" || view.phase === "noModel" };
 }
 
@@ -126,6 +129,7 @@ export interface StatusInputs {
     stats?: SpeculationStats;
     engineError?: string;
     lastLatencyMs?: number;
+    lastOutcome?: string;
 }
 
 export function toStatusView(inputs: StatusInputs): StatusView {
@@ -141,5 +145,6 @@ export function toStatusView(inputs: StatusInputs): StatusView {
         stats: inputs.stats,
         error: modelPhase && modelPhase.kind !== "downloading" ? modelPhase.reason : inputs.engineError,
         lastLatencyMs: inputs.lastLatencyMs,
+        lastOutcome: inputs.lastOutcome,
     };
 }

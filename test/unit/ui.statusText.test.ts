@@ -60,6 +60,10 @@ describe("status bar text", () => {
         assert.match(tooltip, /DP share: 2\.5%/);
     });
 
+    it("tells the last request's outcome in the tooltip", () => {
+        assert.match(presentStatus(toStatusView({ ...ready, lastOutcome: "filtered" })).tooltip, /Last request: filtered/);
+    });
+
     it("shows a model phase error over the engine state and flags it", () => {
         const presentation = presentStatus(toStatusView({ ...ready, modelPhase: { kind: "error", reason: "Model file not found: /x" } }));
         assert.match(presentation.tooltip, /Model file not found/);
