@@ -57,7 +57,7 @@ const draftDecay = 0.9;
 
 export class SpeculationController {
     readonly verify = new VerifyCostTable();
-    readonly #options: ControllerOptions;
+    #options: ControllerOptions;
     readonly #lookup = new AcceptanceEstimate(priorAlpha.lookup);
     readonly #layerSkip = new Map<number, AcceptanceEstimate>();
     readonly #draftTime = new Map<number, { ms: number; tokens: number }>();
@@ -70,6 +70,11 @@ export class SpeculationController {
         if (!(options.layers >= 1)) throw new Error(`controller needs a positive layer count, got ${options.layers}`);
         this.#options = options;
         this.#probeInterval = options.probeEvery;
+    }
+
+    /** New draft cap or DP interval from the settings; the measurements are kept. */
+    reconfigure(options: Pick<ControllerOptions, "maxDraftTokens" | "updateInterval">): void {
+        this.#options = { ...this.#options, ...options };
     }
 
     recordVerify(batchSize: number, ms: number): void {

@@ -129,6 +129,7 @@ export class SpeculativeDecoder implements Decoder {
             skipCandidates: native ? skipCandidates(layers, settings.skipRatio) : [],
             probeEvery: 32,
         });
+        this.#controller.reconfigure({ maxDraftTokens: settings.maxDraftTokens, updateInterval: settings.updateInterval });
     }
 
     async decode(input: DecodeInput): Promise<DecodeOutcome> {

@@ -42,6 +42,14 @@ describe("speculation controller", () => {
         assert.ok(controller.draftCost(14) > 4 * before, `${controller.draftCost(14)} vs ${before}`);
     });
 
+    it("keeps its measurements but honours a new draft cap", () => {
+        const controller = measured((n) => 100 + 5 * n, 50);
+        for (let i = 0; i < 50; i++) controller.recordRound("layerSkip", 14, 4, 4);
+        assert.ok(controller.planFor("layerSkip", 14).gamma > 2);
+        controller.reconfigure({ maxDraftTokens: 2, updateInterval: 32 });
+        assert.equal(controller.planFor("layerSkip", 14).gamma, 2);
+    });
+
     it("prefers free lookup drafts to equally accepted layer-skip drafts", () => {
         const controller = measured((n) => 100 + 20 * n, 50);
         for (let i = 0; i < 50; i++) {
