@@ -85,12 +85,17 @@ export function applyStopRules(raw: string, ctx: StopContext): ProcessedCompleti
         }
     }
 
-    // A bracket closing something opened before the completion ends the construct: keep its line, stop after it.
+    // A bracket closing something opened before the completion ends the construct: keep its line,
+    // stop after it. If the text after the cursor already starts with that bracket, stop before it.
     const joined = lines.join("\n");
     const unmatched = firstUnmatchedCloser(joined);
     if (unmatched >= 0) {
         const lineEnd = joined.indexOf("\n", unmatched);
-        if (lineEnd >= 0) {
+        const onFirstLine = lineEnd < 0 ? !joined.includes("\n") : !joined.slice(0, unmatched).includes("\n");
+        if (onFirstLine && ctx.lineSuffix.trimStart().startsWith(joined[unmatched]!)) {
+            lines = [joined.slice(0, unmatched).trimEnd()];
+            applied.push("unmatchedBracket");
+        } else if (lineEnd >= 0) {
             lines = joined.slice(0, lineEnd).split("\n");
             applied.push("unmatchedBracket");
         }

@@ -10,9 +10,6 @@ export type PanelValues = SpeculationSettings;
 
 export type PanelKey = keyof SpeculationSettings;
 
-/** Messages the panel's script sends. */
-export type FromPanel = { type: "ready" } | { type: "change"; key: PanelKey; value: unknown };
-
 /** Messages the extension sends to the panel. */
 export type ToPanel =
     | { type: "settings"; values: PanelValues }

@@ -5,9 +5,9 @@ const base: StopContext = { linePrefix: "", lineSuffix: "", nextLines: [], maxLi
 
 describe("completion stop rules", () => {
     it("trims the end that re-types the text right of the cursor", () => {
-        const out = applyStopRules("a, b)", { ...base, linePrefix: "add(", lineSuffix: ")", singleLine: true });
-        assert.equal(out.text, "a, b");
-        assert.ok(out.applied.includes("suffixOverlap"));
+        const out = applyStopRules('name + "!";', { ...base, linePrefix: "const s = ", lineSuffix: ";", singleLine: true });
+        assert.equal(out.text, 'name + "!"');
+        assert.deepEqual(out.applied, ["suffixOverlap"]);
     });
 
     it("keeps only the first line when text follows the cursor", () => {
@@ -30,6 +30,12 @@ describe("completion stop rules", () => {
     it("ends the suggestion at the line of a bracket that closes something opened before it", () => {
         const out = applyStopRules("\n    return 1;\n}\nconsole.log(2);", { ...base, linePrefix: "function f() {" });
         assert.equal(out.text, "\n    return 1;\n}");
+        assert.ok(out.applied.includes("unmatchedBracket"));
+    });
+
+    it("stops before a closing bracket that the text after the cursor already has", () => {
+        const out = applyStopRules("a, b), c", { ...base, linePrefix: "f(", lineSuffix: ")", singleLine: true });
+        assert.equal(out.text, "a, b");
         assert.ok(out.applied.includes("unmatchedBracket"));
     });
 
