@@ -74,6 +74,7 @@ export function activate(context: vscode.ExtensionContext) {
         disposable(engine.on("status", (status) => {
             statusBar.update({ engineState: status.state, engineError: status.error, ...(status.model ? { model: status.model } : {}) });
             if (status.state !== "ready") service.cache.clear();
+            else if (vscode.window.activeTextEditor) provider.warm(vscode.window.activeTextEditor);
             panel.statusChanged();
         })),
         disposable(engine.on("stats", (stats) => {
@@ -91,7 +92,10 @@ export function activate(context: vscode.ExtensionContext) {
 
     context.subscriptions.push(
         vscode.window.onDidChangeActiveTextEditor((editor) => {
-            if (editor) provider.noteEditorUsed(editor.document);
+            if (editor) {
+                provider.noteEditorUsed(editor.document);
+                provider.warm(editor);
+            }
             refreshEditorState();
         }),
         vscode.workspace.onDidChangeConfiguration((event) => {

@@ -56,9 +56,9 @@ export interface ServiceDeps {
 /** The engine may overrun its own time cap by this much before the client gives up on it. */
 const clientGraceMs = 2000;
 
-interface Prefetch {
-    prefix: string;
-    suffix: string;
+/** Engine work nobody waits for: a prefetch (which caches the suggestion for `target`) or a warm-up. */
+interface Background {
+    target?: { prefix: string; suffix: string };
     controller: AbortController;
     done: Promise<void>;
 }
@@ -67,7 +67,7 @@ export class CompletionService {
     readonly cache = new CompletionCache();
     private readonly debounce: AdaptiveDebounce;
     private readonly latest = new LatestRequest();
-    private prefetch: Prefetch | undefined;
+    private background: Background | undefined;
     private inFlight = 0;
     private last: LastCompletion | undefined;
     private readonly now: () => number;
@@ -119,8 +119,8 @@ export class CompletionService {
                 return suggestion(hit);
             }
         }
-        // This position needs the engine, which runs one generation at a time: the prefetch yields.
-        this.dropPrefetch();
+        // This position needs the engine, which runs one generation at a time: background work yields.
+        this.dropBackground();
         if (!input.manual) {
             const wait = this.debounce.delayFor(started, context.linePrefix);
             if (!(await abortableDelay(wait, signal))) return void record("cancelled", `during the ${wait} ms debounce`);
@@ -158,7 +158,26 @@ export class CompletionService {
     /** Stops whatever the engine is doing for completions (pause, model switch, dispose). */
     cancelAll(): void {
         this.latest.abort();
-        this.dropPrefetch();
+        this.dropBackground();
+    }
+
+    /**
+     * Has the engine evaluate the prompt for the cursor's position (generating one token), so the
+     * first real request there reuses that KV cache instead of prefilling the whole window. Called
+     * when an editor gets focus and when a model becomes ready; any keystroke that needs the
+     * engine aborts it.
+     */
+    warm(input: CompletionInput): void {
+        const config = this.deps.config();
+        const engine = this.deps.engine();
+        if (config.paused || !isLanguageEnabled(config.enable, input.languageId) || engine?.state !== "ready" || this.background) return;
+        const context = buildCursorContext(input.doc, input.cursor);
+        const controller = new AbortController();
+        const done = this.request(engine, context, input, false, controller.signal, { background: true, maxTokens: 1 }).then(
+            () => undefined,
+            () => undefined,
+        );
+        this.runInBackground({ controller, done });
     }
 
     private async request(
@@ -167,6 +186,7 @@ export class CompletionService {
         input: CompletionInput,
         singleLine: boolean,
         signal: AbortSignal,
+        options: { background?: boolean; maxTokens?: number } = {},
     ): Promise<CompletionResult> {
         const config = this.deps.config();
         this.debounce.configure({ baseMs: config.completion.debounceMs });
@@ -179,19 +199,21 @@ export class CompletionService {
             extraContext: extraContext.length > 0 ? extraContext : undefined,
             filePath: input.filePath,
             languageId: input.languageId,
-            maxTokens: config.completion.maxTokens,
+            maxTokens: options.maxTokens ?? config.completion.maxTokens,
             maxLines: config.completion.maxLines,
             timeoutMs: config.completion.timeoutMs,
             singleLine,
         };
         // The engine stops itself at timeoutMs; this guard only covers an engine that never answers.
         const guarded = linkedWithTimeout(signal, config.completion.timeoutMs + clientGraceMs);
-        if (this.inFlight++ === 0) this.deps.onBusy?.(true);
+        // Only work the user waits for shows as busy.
+        const visible = !options.background;
+        if (visible && this.inFlight++ === 0) this.deps.onBusy?.(true);
         try {
             return await engine.request("complete", params, { signal: guarded.signal });
         } finally {
             guarded.dispose();
-            if (--this.inFlight === 0) this.deps.onBusy?.(false);
+            if (visible && --this.inFlight === 0) this.deps.onBusy?.(false);
         }
     }
 
@@ -205,7 +227,7 @@ export class CompletionService {
         const linePrefix = prefix.slice(prefix.lastIndexOf("\n") + 1);
         const next: CursorContext = { ...context, prefix, linePrefix };
         const controller = new AbortController();
-        const done = this.request(engine, next, input, false, controller.signal).then(
+        const done = this.request(engine, next, input, false, controller.signal, { background: true }).then(
             (result) => {
                 const processed = applyStopRules(result.text, {
                     linePrefix,
@@ -218,9 +240,14 @@ export class CompletionService {
             },
             () => undefined,
         );
-        this.prefetch = { prefix, suffix: context.suffix, controller, done };
-        void done.finally(() => {
-            if (this.prefetch?.done === done) this.prefetch = undefined;
+        this.runInBackground({ target: { prefix, suffix: context.suffix }, controller, done });
+    }
+
+    private runInBackground(work: Background): void {
+        this.dropBackground();
+        this.background = work;
+        void work.done.finally(() => {
+            if (this.background === work) this.background = undefined;
         });
     }
 
@@ -230,14 +257,15 @@ export class CompletionService {
      * running and the cache serves the current position.
      */
     private async prefetchReaching(context: CursorContext, signal: AbortSignal): Promise<void> {
-        const pending = this.prefetch;
-        if (!pending || pending.suffix !== context.suffix || !context.prefix.startsWith(pending.prefix)) return;
+        const pending = this.background;
+        const target = pending?.target;
+        if (!pending || !target || target.suffix !== context.suffix || !context.prefix.startsWith(target.prefix)) return;
         await Promise.race([pending.done, new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }))]);
     }
 
-    private dropPrefetch(): void {
-        this.prefetch?.controller.abort();
-        this.prefetch = undefined;
+    private dropBackground(): void {
+        this.background?.controller.abort();
+        this.background = undefined;
     }
 }
 

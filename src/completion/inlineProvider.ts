@@ -1,7 +1,7 @@
 // VS Code's side of inline completion: converts documents, positions and the IntelliSense
 // selection into the service's plain input, and its answer into an InlineCompletionItem.
 import * as vscode from "vscode";
-import type { CompletionService, SelectedItem } from "./completionService.ts";
+import type { CompletionInput, CompletionService, SelectedItem } from "./completionService.ts";
 import type { OpenFile } from "./extraContext.ts";
 
 const headLines = 400;
@@ -38,16 +38,7 @@ export class ClaspInlineProvider implements vscode.InlineCompletionItemProvider 
         const subscription = token.onCancellationRequested(() => abort.abort());
         try {
             const suggestion = await this.service.provide(
-                {
-                    filePath: document.uri.scheme === "file" ? document.uri.fsPath : document.uri.toString(),
-                    languageId: document.languageId,
-                    doc: { lineCount: document.lineCount, lineAt: (line) => document.lineAt(line).text },
-                    cursor: { line: position.line, character: position.character },
-                    manual,
-                    overridePause: ours,
-                    selected: selectedItemOf(context, position),
-                    openFiles: () => this.openFiles(),
-                },
+                { ...this.inputFor(document, position), manual, overridePause: ours, selected: selectedItemOf(context, position) },
                 abort.signal,
             );
             if (!suggestion || token.isCancellationRequested) return undefined;
@@ -58,9 +49,26 @@ export class ClaspInlineProvider implements vscode.InlineCompletionItemProvider 
         }
     }
 
+    /** Prefills the engine's KV cache for where this editor's cursor is (see CompletionService.warm). */
+    warm(editor: vscode.TextEditor): void {
+        if (!isCompletable(editor.document)) return;
+        this.service.warm(this.inputFor(editor.document, editor.selection.active));
+    }
+
+    private inputFor(document: vscode.TextDocument, position: vscode.Position): CompletionInput {
+        return {
+            filePath: document.uri.scheme === "file" ? document.uri.fsPath : document.uri.toString(),
+            languageId: document.languageId,
+            doc: { lineCount: document.lineCount, lineAt: (line) => document.lineAt(line).text },
+            cursor: { line: position.line, character: position.character },
+            manual: false,
+            openFiles: () => this.openFiles(),
+        };
+    }
+
     private openFiles(): OpenFile[] {
         return vscode.workspace.textDocuments
-            .filter((d) => !d.isClosed && (d.uri.scheme === "file" || d.uri.scheme === "untitled"))
+            .filter((d) => !d.isClosed && isCompletable(d))
             .map((d) => ({
                 path: d.uri.scheme === "file" ? d.uri.fsPath : d.uri.toString(),
                 languageId: d.languageId,
@@ -69,6 +77,10 @@ export class ClaspInlineProvider implements vscode.InlineCompletionItemProvider 
                 lastUsed: this.lastUsed.get(d.uri.toString()) ?? 0,
             }));
     }
+}
+
+function isCompletable(document: vscode.TextDocument): boolean {
+    return document.uri.scheme === "file" || document.uri.scheme === "untitled";
 }
 
 function selectedItemOf(context: vscode.InlineCompletionContext, position: vscode.Position): SelectedItem | undefined {

@@ -168,6 +168,33 @@ describe("completion service", () => {
         assert.equal(engine.calls[1]!.signal?.aborted, true);
     });
 
+    it("warms the KV cache with a one-token request that the next keystroke aborts, without showing busy", async () => {
+        const engine = new FakeEngine();
+        const busy: boolean[] = [];
+        const service = new CompletionService({ engine: () => engine, config: () => configWith(), log: new RequestLog(), onBusy: (b) => busy.push(b) });
+        service.warm(input("const a = 1;\n", 1, 0));
+        assert.equal(engine.calls.length, 1);
+        assert.equal(engine.calls[0]!.params.maxTokens, 1);
+        assert.equal(engine.calls[0]!.params.prefix, "const a = 1;\n");
+        assert.deepEqual(busy, []);
+        void service.provide(input("const a = 1;\nx", 1, 1));
+        await settle();
+        assert.equal(engine.calls[0]!.signal?.aborted, true);
+        assert.deepEqual(busy, [true]);
+    });
+
+    it("does not warm while paused, for a disabled language, or before the model is ready", () => {
+        for (const settings of [{ paused: true }, { enable: { typescript: false } }]) {
+            const { engine, service } = setup(settings);
+            service.warm(input("x", 0, 1));
+            assert.equal(engine.calls.length, 0);
+        }
+        const { engine, service } = setup();
+        engine.state = "loading";
+        service.warm(input("x", 0, 1));
+        assert.equal(engine.calls.length, 0);
+    });
+
     it("asks for a single line when text follows the cursor", async () => {
         const { engine, service } = setup();
         const pending = service.provide(input("call()", 0, 5));
