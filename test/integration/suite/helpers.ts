@@ -74,33 +74,47 @@ export function waitForEngineState(expected: string, timeoutMs = 90_000): Promis
     }, timeoutMs);
 }
 
+/** Marks where the cursor goes in the text given to `openEditor`. */
+export const CURSOR = "‸";
+
 /**
- * Opens a new file in the workspace holding `content`, with the cursor at its very end. Real files,
- * not untitled ones: VS Code can hand back a just-closed untitled document with its old text.
+ * Opens a new workspace file holding `textWithCursor` minus the CURSOR mark, with the cursor at
+ * the mark. Real files, not untitled ones: VS Code can hand back a just-closed untitled document
+ * with its old text.
  */
-export async function openEditorAtEnd(content: string, extension = "ts"): Promise<vscode.TextEditor> {
+export async function openEditor(textWithCursor: string, extension = "ts"): Promise<vscode.TextEditor> {
+    const offset = textWithCursor.indexOf(CURSOR);
+    if (offset < 0) throw new Error("openEditor needs a CURSOR mark in its text");
     const folder = vscode.workspace.workspaceFolders?.[0];
     if (!folder) throw new Error("the test window has no workspace folder");
     // Each test file bundles its own copy of this module, so a counter alone would repeat names.
     const unique = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
     const uri = vscode.Uri.joinPath(folder.uri, `it-${unique}.${extension}`);
-    await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(content));
+    await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(textWithCursor.replace(CURSOR, "")));
     const document = await vscode.workspace.openTextDocument(uri);
     const editor = await vscode.window.showTextDocument(document);
-    const end = document.lineAt(document.lineCount - 1).range.end;
-    editor.selection = new vscode.Selection(end, end);
+    const position = document.positionAt(offset);
+    editor.selection = new vscode.Selection(position, position);
     return editor;
 }
 
+export function openEditorAtEnd(content: string, extension = "ts"): Promise<vscode.TextEditor> {
+    return openEditor(content + CURSOR, extension);
+}
+
 /**
- * Asks VS Code for an inline suggestion and accepts it, the way Tab does, until the document
- * changes. Returns the inserted text ("" when nothing was ever accepted within the time).
+ * Asks for an inline suggestion with `triggerCommand` and accepts it, the way Tab does, until the
+ * document changes. Returns the inserted text ("" when nothing was accepted within the time).
  */
-export async function triggerAndAccept(editor: vscode.TextEditor, timeoutMs = 30_000): Promise<string> {
+export async function triggerAndAccept(
+    editor: vscode.TextEditor,
+    timeoutMs = 30_000,
+    triggerCommand = "editor.action.inlineSuggest.trigger",
+): Promise<string> {
     const before = editor.document.getText();
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-        await vscode.commands.executeCommand("editor.action.inlineSuggest.trigger");
+        await vscode.commands.executeCommand(triggerCommand);
         await delay(300);
         await vscode.commands.executeCommand("editor.action.inlineSuggest.commit");
         const after = editor.document.getText();

@@ -18,4 +18,15 @@ describe("pause", () => {
         const resumed = await openEditorAtEnd("let total = ");
         assert.notEqual(await triggerAndAccept(resumed), "", "no completion after resuming");
     });
+
+    it("still answers the manual clasp.triggerSuggestion while paused", async () => {
+        await vscode.commands.executeCommand("clasp.togglePause");
+        try {
+            const editor = await openEditorAtEnd("let total = ");
+            const inserted = await triggerAndAccept(editor, 30_000, "clasp.triggerSuggestion");
+            assert.notEqual(inserted, "", "the manual trigger showed nothing while paused");
+        } finally {
+            await vscode.commands.executeCommand("clasp.togglePause");
+        }
+    });
 });
