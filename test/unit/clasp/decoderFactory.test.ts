@@ -25,6 +25,9 @@ describe("CLaSp decoder factory on the stock binary", function () {
             assert.deepEqual(stats.map((s) => s.requests), [1, 2, 3, 4]);
             assert.equal(stats.at(-1)!.mode, "auto");
             assert.ok(stats.at(-1)!.tokensPerSecond > 0);
+            // the decoder timed plain decoding itself (calibration), so the speedup is measured, not assumed
+            assert.ok(stats.at(-1)!.plainTokensPerSecond! > 0);
+            assert.ok(stats.at(-1)!.measuredSpeedup! > 0);
             for (const mode of ["clasp", "hybrid"] as const)
                 assert.throws(() => factory(open, { ...defaultSpeculationSettings, mode }), /npm run build:native/);
             // a refused configuration changes nothing: the next request still runs in the last good mode

@@ -78,11 +78,11 @@ describe("layer-skip speculative decoding (CLaSp-patched build)", function () {
     });
 
     // With a confidence threshold the draft drops unlikely samples, which changes the draft distribution.
-    for (const minConfidence of [0, 0.2]) {
-        it(`speculative sampling with layer-skip drafts keeps the model's distribution (tiny vocabulary, min confidence ${minConfidence})`, async () => {
+    for (const [mode, minConfidence] of [["clasp", 0], ["clasp", 0.2], ["hybrid", 0.2]] as const) {
+        it(`speculative sampling in ${mode} mode keeps the model's distribution (tiny vocabulary, min confidence ${minConfidence})`, async () => {
             const open = await openNativeModel("tiny-vocab");
             try {
-                const decoder = createSpeculativeDecoder(settings("clasp", { minConfidence }), { native: open.native });
+                const decoder = createSpeculativeDecoder(settings(mode, { minConfidence }), { native: open.native });
                 await assertSamplesFollow(open, decoder, { draws: 3000, temperature: 1.5 });
             } finally {
                 await open.dispose();
