@@ -1,12 +1,15 @@
 // Adaptive debounce: wait long enough that a fast typist's next keystroke usually arrives before
-// the request goes out (saving the engine from work that would be thrown away), but no longer.
-// The wait follows the user's own typing rhythm, shrinks after characters that usually precede a
-// completion, and never exceeds twice the configured base.
+// the request goes out (saving the engine work that would be thrown away), but no longer. The wait
+// follows the user's own typing rhythm, never exceeds the configured base (cancellation is real, so
+// a request that turns out early costs little, while waiting costs every user latency), and
+// shrinks after characters that usually precede a completion.
 
 export interface DebounceOptions {
     /** The configured base delay (`clasp.completion.debounceMs`). 0 disables waiting. */
     baseMs: number;
 }
+
+const rhythmGapMs = 600;
 
 /** A fresh (blank) line, or a character after which a suggestion is very likely wanted right away. */
 const eagerEndings = /^\s*$|[.({[,:=>]$/;
@@ -27,15 +30,15 @@ export class AdaptiveDebounce {
         const base = this.options.baseMs;
         if (this.lastKeystrokeAt !== undefined) {
             const gap = now - this.lastKeystrokeAt;
-            // Gaps over 2 s are pauses, not typing rhythm.
-            if (gap > 0 && gap < 2000) this.typingGapMs = this.typingGapMs === undefined ? gap : 0.7 * this.typingGapMs + 0.3 * gap;
+            // Longer gaps are pauses to think, not typing rhythm.
+            if (gap > 0 && gap < rhythmGapMs) this.typingGapMs = this.typingGapMs === undefined ? gap : 0.7 * this.typingGapMs + 0.3 * gap;
         }
         this.lastKeystrokeAt = now;
         if (base <= 0) return 0;
         const min = Math.round(base / 4);
         if (eagerEndings.test(linePrefix)) return min;
         if (this.typingGapMs === undefined) return base;
-        return Math.round(Math.min(2 * base, Math.max(min, 1.3 * this.typingGapMs)));
+        return Math.round(Math.min(base, Math.max(min, 1.3 * this.typingGapMs)));
     }
 }
 

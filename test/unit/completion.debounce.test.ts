@@ -6,7 +6,7 @@ describe("completion debounce and cancellation", () => {
         assert.equal(new AdaptiveDebounce({ baseMs: 120 }).delayFor(1000, "const val"), 120);
     });
 
-    it("follows a fast typing rhythm and is bounded by twice the base", () => {
+    it("follows a fast typing rhythm and never waits longer than the base", () => {
         const fast = new AdaptiveDebounce({ baseMs: 120 });
         let t = 0;
         for (let i = 0; i < 10; i++) fast.delayFor((t += 60), "abc");
@@ -14,8 +14,15 @@ describe("completion debounce and cancellation", () => {
 
         const slow = new AdaptiveDebounce({ baseMs: 120 });
         t = 0;
-        for (let i = 0; i < 10; i++) slow.delayFor((t += 1500), "abc");
-        assert.equal(slow.delayFor((t += 1500), "abc"), 240);
+        for (let i = 0; i < 10; i++) slow.delayFor((t += 400), "abc");
+        assert.equal(slow.delayFor((t += 400), "abc"), 120);
+    });
+
+    it("a pause to think does not count as typing rhythm", () => {
+        const debounce = new AdaptiveDebounce({ baseMs: 120 });
+        let t = 0;
+        for (let i = 0; i < 10; i++) debounce.delayFor((t += 50), "abc");
+        assert.equal(debounce.delayFor((t += 5000), "abc"), 65); // still the 50 ms rhythm
     });
 
     it("asks sooner after a character that usually wants a suggestion, and on a fresh line", () => {
