@@ -70,7 +70,11 @@ export class ModelManager {
                 label: preset.label,
                 description: this.downloadedPath(preset.uri) ? "downloaded" : "download",
                 detail: `${preset.detail} — ${preset.uri}`,
-                action: async () => (preset === defaultModelPreset ? "" : preset.uri),
+                action: async () => {
+                    // Download first, so choosing a preset never leaves the setting pointing at nothing.
+                    if (!this.downloadedPath(preset.uri) && !(await this.downloadWithProgress(preset.uri))) return undefined;
+                    return preset === defaultModelPreset ? "" : preset.uri;
+                },
             })),
         ];
         const picked = await vscode.window.showQuickPick(items, {
