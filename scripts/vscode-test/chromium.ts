@@ -21,6 +21,8 @@ const CLOSED_NETWORK_FLAGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    // Any host name other than the loopback address fails to resolve: nothing leaves 127.0.0.1.
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ];
 
 export async function launchChromium(): Promise<Browser> {

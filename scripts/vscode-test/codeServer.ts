@@ -31,6 +31,8 @@ export interface CodeServer {
     /** The run folder (kept after a failed run for its logs). */
     dir: string;
     workspace: string;
+    /** The settings files VS Code writes: user settings and the workspace's .vscode/settings.json. */
+    settingsFiles: { user: string; workspace: string };
     logFile: string;
     /** `vscode-remote://127.0.0.1:<port><abs path>`: how the web workbench names server files. */
     remoteUri(absolutePath: string): string;
@@ -76,6 +78,14 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
         XDG_CONFIG_HOME: path.join(dir, "xdg"),
         XDG_DATA_HOME: path.join(dir, "xdg"),
         TMPDIR: path.join(dir, "temp"),
+        // The marketplace (open-vsx.org by default) is queried even with updates off; point it at
+        // a closed loopback port so a test run never looks past 127.0.0.1.
+        EXTENSIONS_GALLERY: JSON.stringify({
+            serviceUrl: "http://127.0.0.1:9/gallery",
+            itemUrl: "http://127.0.0.1:9/item",
+            extensionUrlTemplate: "http://127.0.0.1:9/{publisher}/{name}",
+            resourceUrlTemplate: "http://127.0.0.1:9/{publisher}/{name}/{version}/{path}",
+        }),
         ...options.env,
     };
     // The driver itself may run under tsx; that loader must not leak into code-server's Node 24.
@@ -107,7 +117,7 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
         stopped = true;
         removeCleanup();
         await killGroup(child, exited);
-        if (keep) {
+        if (keep || process.env.CLASP_TEST_KEEP === "1") {
             console.error(`code-server run folder kept for diagnosis: ${dir} (log: ${logFile})`);
             return;
         }
@@ -131,6 +141,7 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
         base,
         dir,
         workspace,
+        settingsFiles: { user: path.join(dir, "ud/User/settings.json"), workspace: path.join(workspace, ".vscode/settings.json") },
         logFile,
         remoteUri,
         workbenchUrl(payload) {

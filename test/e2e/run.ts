@@ -1,17 +1,18 @@
 // `npm run test:e2e`: a person's first minute with CLaSp Complete, in Debian chromium against a
 // code-server on 127.0.0.1 with the extension loaded from this repository and the fixture model:
-// status bar, ghost text while typing, Tab to accept, settings panel slider. Screenshots go to
+// status bar, ghost text while typing, Tab to accept, settings panel slider and its two-way sync,
+// the panel in light and high-contrast themes. Screenshots go to
 // test-results/. Prints one line per scenario and ends with "N passed, N failed".
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
 import type { Locator, Page } from "playwright-core";
 import { exitAfter, runDriver } from "../../scripts/vscode-test/cleanup.ts";
-import type { CodeServer } from "../../scripts/vscode-test/codeServer.ts";
 import { TEST_RESULTS_DIR } from "../../scripts/vscode-test/paths.ts";
 import { openWorkbenchSession } from "./session.ts";
+import { followSettingsFileEdit, moveSkipRatioSlider, switchTheme, THEMES } from "./settingsPanel.ts";
 import { commandTitle, extensionId } from "./manifest.ts";
 import {
-    focusEditorEnd, ghostText, openFile, runFromPalette, statusBarItem, waitForGhostText, waitForLineContaining, waitForWorkbench, webviewContent,
+    focusEditorEnd, ghostText, openFile, runFromPalette, statusBarItem, waitForGhostText, waitForLineContaining, waitForWorkbench,
 } from "./workbench.ts";
 
 const SAMPLE_FILE = "sample.ts";
@@ -80,9 +81,23 @@ async function main(): Promise<number> {
     });
 
     await scenario("settings panel slider changes clasp.speculation.skipRatio", async () => {
-        await moveSkipRatioSlider(page, server);
+        await runFromPalette(page, commandTitle("clasp.openSettings"));
+        const { before, after } = await moveSkipRatioSlider(page, server.settingsFiles);
+        console.log(`  skip ratio: slider ${before} -> ${after}, saved in the settings`);
         await shoot(page, "e2e-settings-panel");
     });
+
+    await scenario("settings panel follows an edit of the workspace's settings.json", async () => {
+        const value = await followSettingsFileEdit(page, server.settingsFiles.workspace);
+        console.log(`  .vscode/settings.json skipRatio ${value} -> slider ${value}`);
+    });
+
+    for (const theme of THEMES) {
+        await scenario(`settings panel takes the ${theme.label} theme`, async () => {
+            await switchTheme(page, server.settingsFiles.workspace, theme);
+            await shoot(page, `e2e-settings-panel-${theme.label}`);
+        });
+    }
 
     const failed = outcomes.filter((outcome) => outcome.error !== undefined);
     await session.close({ keepServerFiles: failed.length > 0 });
@@ -90,44 +105,6 @@ async function main(): Promise<number> {
     console.log(`screenshots in ${TEST_RESULTS_DIR}; total ${((Date.now() - started) / 1000).toFixed(1)} s`);
     console.log(`${outcomes.length - failed.length} passed, ${failed.length} failed`);
     return failed.length === 0 ? 0 : 1;
-}
-
-async function moveSkipRatioSlider(page: Page, server: CodeServer): Promise<void> {
-    await runFromPalette(page, commandTitle("clasp.openSettings"));
-    const slider = webviewContent(page).locator("input#skipRatio");
-    await slider.waitFor({ state: "visible", timeout: 30_000 });
-    const before = Number(await slider.inputValue());
-    const max = Number((await slider.getAttribute("max")) ?? "0.8");
-    // Keyboard steps are real user input: the range fires input and change events as when dragged.
-    await slider.focus();
-    const key = before < max ? "ArrowRight" : "ArrowLeft";
-    for (let i = 0; i < 3; i++) await slider.press(key);
-    const shown = Number(await slider.inputValue());
-    if (shown === before) throw new Error(`the slider did not move from ${before}`);
-    const saved = await waitForSavedSkipRatio(server, shown);
-    console.log(`  skip ratio: slider ${before} -> ${shown}, setting clasp.speculation.skipRatio = ${saved}`);
-}
-
-/** Reads the setting back from the files VS Code writes, user settings first. */
-async function waitForSavedSkipRatio(server: CodeServer, expected: number, timeoutMs = 15_000): Promise<number> {
-    const files = [path.join(server.dir, "ud/User/settings.json"), path.join(server.workspace, ".vscode/settings.json")];
-    const deadline = Date.now() + timeoutMs;
-    let seen: unknown[] = [];
-    while (Date.now() < deadline) {
-        seen = files.map((file) => readSetting(file, "clasp.speculation.skipRatio"));
-        const match = seen.find((value) => typeof value === "number" && Math.abs(value - expected) < 1e-9);
-        if (typeof match === "number") return match;
-        await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    throw new Error(`clasp.speculation.skipRatio was not saved as ${expected}; settings files hold ${JSON.stringify(seen)}`);
-}
-
-function readSetting(file: string, key: string): unknown {
-    try {
-        return (JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>)[key];
-    } catch {
-        return undefined;
-    }
 }
 
 async function waitForText(locator: Locator, pattern: RegExp, timeoutMs: number): Promise<string> {
