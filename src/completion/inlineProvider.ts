@@ -66,9 +66,15 @@ export class ClaspInlineProvider implements vscode.InlineCompletionItemProvider 
         };
     }
 
+    /** Documents the user has open in editor tabs (not ones extensions opened in the background). */
     private openFiles(): OpenFile[] {
+        const inTabs = new Set(
+            vscode.window.tabGroups.all.flatMap((group) =>
+                group.tabs.flatMap((tab) => (tab.input instanceof vscode.TabInputText ? [tab.input.uri.toString()] : [])),
+            ),
+        );
         return vscode.workspace.textDocuments
-            .filter((d) => !d.isClosed && isCompletable(d))
+            .filter((d) => !d.isClosed && isCompletable(d) && inTabs.has(d.uri.toString()))
             .map((d) => ({
                 path: d.uri.scheme === "file" ? d.uri.fsPath : d.uri.toString(),
                 languageId: d.languageId,
