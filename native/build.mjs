@@ -72,10 +72,15 @@ function addonSources() {
     return files;
 }
 
-function ensureLlamaCppSource(llamaDir, fresh) {
-    if (!fresh && fs.existsSync(path.join(llamaDir, "llama.cpp", "CMakeLists.txt"))) return;
+// node-llama-cpp's CLI of THIS project's install (npx could resolve another copy through symlinks)
+function nodeLlamaCpp(root, args, env = process.env) {
+    run(process.execPath, [path.join(root, "dist", "cli", "cli.js"), ...args], { env });
+}
+
+function ensureLlamaCppSource(root, fresh) {
+    if (!fresh && fs.existsSync(path.join(root, "llama", "llama.cpp", "CMakeLists.txt"))) return;
     log("downloading llama.cpp source from the git bundle inside node-llama-cpp (offline)");
-    run("npx", ["--no", "node-llama-cpp", "source", "download", "--skipBuild", "--noUsageExample"]);
+    nodeLlamaCpp(root, ["source", "download", "--skipBuild", "--noUsageExample"]);
 }
 
 function applyPatch(llamaCppDir, patchFile) {
@@ -143,10 +148,10 @@ function findBuildFolder(llamaDir, patchVersion, gpu) {
     return null;
 }
 
-function fullBuild(patchVersion, gpu) {
+function fullBuild(root, patchVersion, gpu) {
     log(`full build (gpu: ${gpu}); this takes 7-16 minutes on 2 cores`);
-    run("npx", ["--no", "node-llama-cpp", "source", "build", "--gpu", gpu === "cpu" ? "false" : gpu, "--noUsageExample"],
-        { env: { ...process.env, ...cmakeOptionEnv(patchVersion) } });
+    nodeLlamaCpp(root, ["source", "build", "--gpu", gpu === "cpu" ? "false" : gpu, "--noUsageExample"],
+        { ...process.env, ...cmakeOptionEnv(patchVersion) });
 }
 
 function incrementalBuild(buildFolder) {
@@ -184,7 +189,7 @@ function main() {
     const patchVersion = Number.parseInt(fs.readFileSync(path.join(nativeDir, "PATCH_VERSION"), "utf8").trim(), 10);
     if (!Number.isInteger(patchVersion) || patchVersion < 1) throw new BuildError("native/PATCH_VERSION must be a positive integer");
 
-    ensureLlamaCppSource(llamaDir, args.fresh);
+    ensureLlamaCppSource(root, args.fresh);
     applyPatch(path.join(llamaDir, "llama.cpp"), patchFile);
     installAddon(llamaDir, patchVersion);
 
@@ -200,7 +205,7 @@ function main() {
         incrementalBuild(buildFolder);
     } else {
         if (args.incremental) log("no existing patched build to update incrementally: doing a full build");
-        fullBuild(patchVersion, args.gpu);
+        fullBuild(root, patchVersion, args.gpu);
         buildFolder = findBuildFolder(llamaDir, patchVersion, args.gpu);
         if (!buildFolder) throw new BuildError("the build finished but its folder was not found under llama/localBuilds");
     }

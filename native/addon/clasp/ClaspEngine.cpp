@@ -352,6 +352,11 @@ engine_error draft(llama_context * ctx, llama_seq_id seq_id, const draft_params 
             break;
         }
         err = decode_tokens(&token, 1);
+        if (err.code == 1) {
+            // the cache is full: the tokens drafted so far are still valid predictions
+            err = {};
+            break;
+        }
     }
     llama_batch_free(batch);
     return err;

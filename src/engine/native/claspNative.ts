@@ -33,7 +33,10 @@ export interface StepResult extends DraftResult, StepOutcome {}
 
 export interface ClaspNative {
     readonly info: ClaspInfo;
-    /** Capture x_0..x_L on the following decodes (also node-llama-cpp's). Call only while no decode is in flight. */
+    /**
+     * Capture x_0..x_L on the following decodes (also node-llama-cpp's). Call only while no decode is in flight.
+     * The host buffer is (L+1) * nEmbd floats per batch row: turn it on for short verify batches, not for prompts.
+     */
     setCapture(on: boolean): void;
     /** x_0..x_L ((L+1)*nEmbd) of the row at `pos` of the last decoded batch; null if not captured there. No decode. */
     readHiddenStates(pos: number): Float32Array | null;
