@@ -117,10 +117,11 @@ export class LayerSkipDrafter {
  */
 export function truncatedDistribution(q: Float32Array, minConfidence: number): DraftProbability {
     if (minConfidence <= 0) return (token) => q[token] ?? 0;
+    const threshold = Math.fround(minConfidence); // the native side compares in float32
     let kept = 0;
-    for (const value of q) if (value >= minConfidence) kept += value;
+    for (const value of q) if (value >= threshold) kept += value;
     return (token) => {
         const value = q[token] ?? 0;
-        return value >= minConfidence && kept > 0 ? value / kept : 0;
+        return value >= threshold && kept > 0 ? value / kept : 0;
     };
 }
