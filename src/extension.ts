@@ -6,7 +6,7 @@ import { startEngineProcess } from "./client/engineProcess.ts";
 import type { Config } from "./config.ts";
 import { readConfig } from "./config.ts";
 import { CompletionService } from "./completion/completionService.ts";
-import { ClaspInlineProvider } from "./completion/inlineProvider.ts";
+import { acceptedCommand, ClaspInlineProvider } from "./completion/inlineProvider.ts";
 import { isLanguageEnabled, toggleLanguage } from "./completion/languageFilter.ts";
 import { RequestLog } from "./completion/requestLog.ts";
 import { showWhyNoSuggestion } from "./ui/diagnostics.ts";
@@ -86,7 +86,11 @@ export function activate(context: vscode.ExtensionContext) {
         disposable(requestLog.onRecord((record) => {
             log(`completion ${record.outcome} at ${record.file}:${record.line + 1}:${record.character + 1} in ${record.latencyMs} ms — ${record.detail}`);
             const shown = record.outcome === "shown" || record.outcome === "cached";
-            statusBar.update({ lastOutcome: record.outcome, ...(shown ? { lastLatencyMs: record.latencyMs } : {}) });
+            statusBar.update({
+                lastOutcome: record.outcome,
+                acceptance: service.acceptance.current,
+                ...(shown ? { lastLatencyMs: record.latencyMs } : {}),
+            });
         })),
     );
 
@@ -140,6 +144,10 @@ export function activate(context: vscode.ExtensionContext) {
             if (engine.state !== "ready") await models.ensureLoaded();
         },
         "clasp.showLog": () => output.show(),
+        [acceptedCommand]: (chars?: unknown) => {
+            service.acceptance.noteAccepted(typeof chars === "number" ? chars : 0);
+            statusBar.update({ acceptance: service.acceptance.current });
+        },
         // For integration tests: a snapshot of what the user would see.
         "clasp.debug.state": () => ({
             // A model that failed to load or download is an error even if the engine process is fine.

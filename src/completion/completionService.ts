@@ -4,6 +4,7 @@
 import type { EngineClient } from "../client/engineClient.ts";
 import type { CompletionResult } from "../engine/protocol.ts";
 import type { Config } from "../config.ts";
+import { AcceptanceStats } from "./acceptanceStats.ts";
 import { CompletionCache } from "./completionCache.ts";
 import { AdaptiveDebounce, LatestRequest, abortableDelay } from "./debounce.ts";
 import type { OpenFile } from "./extraContext.ts";
@@ -65,6 +66,7 @@ interface Background {
 
 export class CompletionService {
     readonly cache = new CompletionCache();
+    readonly acceptance = new AcceptanceStats();
     private readonly debounce: AdaptiveDebounce;
     private readonly latest = new LatestRequest();
     private background: Background | undefined;
@@ -150,6 +152,7 @@ export class CompletionService {
             return void record(result.text.trim().length > 0 ? "filtered" : "empty", detail, { stopReason: result.stopReason });
         }
         this.cache.set(context.prefix, context.suffix, processed.text);
+        this.acceptance.noteShown();
         record("shown", detail, { preview: processed.text.slice(0, 80), stopReason: result.stopReason });
         if (!singleLine) this.startPrefetch(engine, context, processed.text, input);
         return suggestion(processed.text);

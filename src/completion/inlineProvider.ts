@@ -5,6 +5,8 @@ import type { CompletionInput, CompletionService, SelectedItem } from "./complet
 import type { OpenFile } from "./extraContext.ts";
 
 const headLines = 400;
+/** Internal (not in the palette): counts full accepts. */
+export const acceptedCommand = "clasp.internal.accepted";
 const manualWindowMs = 1000;
 
 export class ClaspInlineProvider implements vscode.InlineCompletionItemProvider {
@@ -43,7 +45,9 @@ export class ClaspInlineProvider implements vscode.InlineCompletionItemProvider 
             );
             if (!suggestion || token.isCancellationRequested) return undefined;
             const range = new vscode.Range(position.line, suggestion.replaceFromCharacter, position.line, position.character);
-            return [new vscode.InlineCompletionItem(suggestion.insertText, range)];
+            // VS Code runs the item's command only when the whole suggestion is accepted.
+            const accepted: vscode.Command = { title: "", command: acceptedCommand, arguments: [suggestion.insertText.length] };
+            return [new vscode.InlineCompletionItem(suggestion.insertText, range, accepted)];
         } finally {
             subscription.dispose();
         }

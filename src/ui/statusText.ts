@@ -1,5 +1,7 @@
 // What the status bar item says, as plain data so the wording is unit-tested. The text always
 // names the state; with live stats it adds acceptance and measured speedup (`α 78% · 1.42×`).
+import type { AcceptanceSnapshot } from "../completion/acceptanceStats.ts";
+import { formatAcceptance } from "../completion/acceptanceStats.ts";
 import type { EngineState, ModelInfo, SpeculationStats } from "../engine/protocol.ts";
 
 export type Phase = "stopped" | "starting" | "noModel" | "downloading" | "loading" | "ready" | "error";
@@ -19,6 +21,7 @@ export interface StatusView {
     lastLatencyMs?: number;
     /** What became of the last completion request, e.g. "filtered: stop rules: repeatsNextLines". */
     lastOutcome?: string;
+    acceptance?: AcceptanceSnapshot;
 }
 
 export interface StatusPresentation {
@@ -99,7 +102,7 @@ export function presentStatus(view: StatusView): StatusPresentation {
         const of = model ? ` of ${model.layers}` : "";
         lines.push(`Mode: ${stats.mode}${stats.speculating ? " (speculating)" : ""}`);
         lines.push(`Skip set: ${formatSkipSet(stats.skipSet)} (${skipped}${of} layers)`);
-        lines.push(`Acceptance: ${formatPercent(stats.acceptance)}, ${stats.meanAccepted.toFixed(2)} tokens per verify`);
+        lines.push(`Draft acceptance α: ${formatPercent(stats.acceptance)}, ${stats.meanAccepted.toFixed(2)} tokens per verify`);
         const plain = stats.plainTokensPerSecond === null ? "" : ` (plain ${stats.plainTokensPerSecond.toFixed(1)})`;
         lines.push(`Tokens/s: ${stats.tokensPerSecond.toFixed(1)}${plain}`);
         lines.push(`Speedup: ${stats.measuredSpeedup === null ? "not measured yet" : `${stats.measuredSpeedup.toFixed(2)}×`}`);
@@ -108,6 +111,7 @@ export function presentStatus(view: StatusView): StatusPresentation {
     }
     if (view.lastLatencyMs !== undefined) lines.push(`Last suggestion: ${Math.round(view.lastLatencyMs)} ms`);
     if (view.lastOutcome) lines.push(`Last request: ${view.lastOutcome}`);
+    if (view.acceptance && view.acceptance.shown > 0) lines.push(`Accepted: ${formatAcceptance(view.acceptance)}`);
     lines.push("", "Click for the CLaSp menu (pause, language, settings, model, stats, why no suggestion?).");
     return { text: parts.join(" · "), tooltip: lines.join("  \n"), alarming: view.phase === "error" || view.phase === "noModel" };
 }
@@ -130,6 +134,7 @@ export interface StatusInputs {
     engineError?: string;
     lastLatencyMs?: number;
     lastOutcome?: string;
+    acceptance?: AcceptanceSnapshot;
 }
 
 export function toStatusView(inputs: StatusInputs): StatusView {
@@ -146,5 +151,6 @@ export function toStatusView(inputs: StatusInputs): StatusView {
         error: modelPhase && modelPhase.kind !== "downloading" ? modelPhase.reason : inputs.engineError,
         lastLatencyMs: inputs.lastLatencyMs,
         lastOutcome: inputs.lastOutcome,
+        acceptance: inputs.acceptance,
     };
 }

@@ -88,6 +88,7 @@ describe("completion service", () => {
         assert.deepEqual(suggestion, { insertText: "a + b;", replaceFromCharacter: 14 });
         assert.equal(log.recent()[0]!.outcome, "shown");
         assert.deepEqual(service.lastCompletion, { text: "a + b;", stopReason: "eog" });
+        assert.equal(service.acceptance.current.shown, 1);
     });
 
     it("a new keystroke aborts the engine request in flight", async () => {
