@@ -59,6 +59,13 @@ async function main(): Promise<void> {
             `first token ${t.firstTokenMs.toFixed(0)} ms · ${result.generatedTokens} tokens in ${t.totalMs.toFixed(0)} ms ` +
             `(${t.tokensPerSecond.toFixed(1)} tok/s) · stop: ${result.stopReason}`,
         );
+        const spec = result.speculation;
+        if (spec && spec.rounds > 0)
+            console.error(
+                `speculation ${spec.mode}: ${spec.rounds} rounds · α ${(spec.acceptance * 100).toFixed(0)}% · ` +
+                `${spec.meanAccepted.toFixed(2)} tokens/round · DP ${spec.dpRuns}× ${spec.dpMs.toFixed(0)} ms · ` +
+                `skipping layers [${spec.skipSet.join(", ")}]`,
+            );
     } finally {
         await engine.dispose();
     }
