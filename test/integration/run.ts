@@ -9,7 +9,7 @@ import { startCodeServer } from "../../scripts/vscode-test/codeServer.ts";
 import { assertExtensionBuilt } from "../../scripts/vscode-test/extensionBuild.ts";
 import { fixtureModelPath } from "../../scripts/vscode-test/fixtureModel.ts";
 import { EXTENSION_DIR, TEST_RESULTS_DIR } from "../../scripts/vscode-test/paths.ts";
-import { bundleSuite, SUITE_ENTRY } from "./bundleSuite.ts";
+import { bundleSuite } from "./bundleSuite.ts";
 import { extensionEnvironment, machineSettings, resultFileIn, workspaceFiles } from "./testWorkspace.ts";
 
 const SUITE_TIMEOUT_MS = Number(process.env.CLASP_IT_TIMEOUT_MS ?? 8 * 60_000);
@@ -26,7 +26,7 @@ async function main(): Promise<number> {
     exitAfter(SUITE_TIMEOUT_MS + 60_000, "integration run");
     assertExtensionBuilt();
     const modelPath = await fixtureModelPath();
-    await bundleSuite();
+    const suiteEntry = await bundleSuite();
 
     const server = await startCodeServer({ machineSettings: machineSettings(modelPath), workspaceFiles });
     const resultFile = resultFileIn(server.dir);
@@ -43,7 +43,7 @@ async function main(): Promise<number> {
 
     await browser.page.goto(server.workbenchUrl([
         ["extensionDevelopmentPath", server.remoteUri(EXTENSION_DIR)],
-        ["extensionTestsPath", server.remoteUri(SUITE_ENTRY)],
+        ["extensionTestsPath", server.remoteUri(suiteEntry)],
         ["extensionEnvironment", JSON.stringify(extensionEnvironment(modelPath, resultFile))],
     ]));
     const code = await exitCode;
