@@ -130,7 +130,7 @@ export function activate(context: vscode.ExtensionContext) {
         "clasp.selectModel": () => models.selectModel(),
         "clasp.downloadModel": (uri?: unknown) => models.downloadModel(typeof uri === "string" ? uri : undefined),
         "clasp.selectBackend": () => models.selectBackend(),
-        "clasp.showStats": () => showStats(history, statusBar.current.model),
+        "clasp.showStats": () => showStats(history, statusBar.current.model, service.acceptance.current),
         "clasp.whyNoSuggestion": () => showWhyNoSuggestion(requestLog, config, engine.state),
         "clasp.triggerSuggestion": () => provider.trigger(),
         "clasp.acceptWord": () => vscode.commands.executeCommand("editor.action.inlineSuggest.acceptNextWord"),

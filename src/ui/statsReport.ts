@@ -1,11 +1,14 @@
 // The markdown of the stats view (no `vscode` import, so it is unit-tested).
+import type { AcceptanceSnapshot } from "../completion/acceptanceStats.ts";
+import { formatAcceptance } from "../completion/acceptanceStats.ts";
 import type { ModelInfo } from "../engine/protocol.ts";
 import type { StatsHistory } from "./statsHistory.ts";
 import { backendLabel, formatPercent, formatSkipSet } from "./statusText.ts";
 
-export function statsReport(history: StatsHistory, model: ModelInfo | undefined, now: number): string {
+export function statsReport(history: StatsHistory, model: ModelInfo | undefined, now: number, acceptance?: AcceptanceSnapshot): string {
     const lines = ["# CLaSp statistics", ""];
     lines.push(model ? `Model: **${model.name}** · ${model.architecture} · ${model.layers} layers · ${backendLabel(model.backend)}` : "No model loaded.");
+    if (acceptance && acceptance.shown > 0) lines.push("", `Suggestions accepted this session: ${formatAcceptance(acceptance)}`);
     const s = history.latest;
     if (!s) return [...lines, "", "No requests yet: stats appear after the first completion."].join("\n");
     lines.push(

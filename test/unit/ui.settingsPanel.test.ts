@@ -57,5 +57,6 @@ describe("stats report", () => {
         assert.match(report, /\| Acceptance α \| 40% \|/);
         assert.match(report, /\| Measured speedup \| not measured yet \|/);
         assert.match(report, /\| 1 \| 40% \| – \| 40\.0 \|/);
+        assert.match(statsReport(history, undefined, 5000, { shown: 2, accepted: 1, acceptedChars: 9 }), /accepted this session: 1 of 2 suggestions \(50%\)/);
     });
 });
