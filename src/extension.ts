@@ -84,7 +84,10 @@ export function activate(context: vscode.ExtensionContext) {
             panel.statusChanged();
         })),
         disposable(requestLog.onRecord((record) => {
-            log(`completion ${record.outcome} at ${record.file}:${record.line + 1}:${record.character + 1} in ${record.latencyMs} ms — ${record.detail}`);
+            const line = `completion ${record.outcome} at ${record.file}:${record.line + 1}:${record.character + 1} in ${record.latencyMs} ms — ${record.detail}`;
+            // Every keystroke cancels or re-serves something: keep those at debug level.
+            if (record.outcome === "cancelled" || record.outcome === "cached") output.debug(line);
+            else output.info(line);
             const shown = record.outcome === "shown" || record.outcome === "cached";
             statusBar.update({
                 lastOutcome: record.outcome,
