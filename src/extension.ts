@@ -9,7 +9,7 @@ import { CompletionService } from "./completion/completionService.ts";
 import { acceptedCommand, ClaspInlineProvider } from "./completion/inlineProvider.ts";
 import { isLanguageEnabled, toggleLanguage } from "./completion/languageFilter.ts";
 import { RequestLog } from "./completion/requestLog.ts";
-import { showWhyNoSuggestion } from "./ui/diagnostics.ts";
+import { showWhyNoSuggestion, warnIfInlineSuggestDisabled } from "./ui/diagnostics.ts";
 import { runGenerate } from "./ui/generateCommand.ts";
 import { showMenu } from "./ui/menu.ts";
 import { ModelManager } from "./ui/modelManager.ts";
@@ -165,6 +165,7 @@ export function activate(context: vscode.ExtensionContext) {
     if (vscode.window.activeTextEditor) provider.noteEditorUsed(vscode.window.activeTextEditor.document);
     refreshEditorState();
     void models.ensureLoaded();
+    void warnIfInlineSuggestDisabled();
 }
 
 export function deactivate() {}

@@ -42,3 +42,14 @@ export async function showWhyNoSuggestion(log: RequestLog, config: Config, engin
         await vscode.commands.executeCommand("markdown.showPreview", doc.uri).then(undefined, () => vscode.window.showTextDocument(doc));
     }
 }
+
+/** Ghost text cannot appear at all with VS Code's inline suggestions off: say so once, with the fix. */
+export async function warnIfInlineSuggestDisabled(): Promise<void> {
+    const editorSettings = vscode.workspace.getConfiguration("editor");
+    if (editorSettings.get("inlineSuggest.enabled", true)) return;
+    const choice = await vscode.window.showWarningMessage(
+        'CLaSp: VS Code\'s "editor.inlineSuggest.enabled" is off, so no suggestion can be shown.',
+        "Turn It On",
+    );
+    if (choice) await editorSettings.update("inlineSuggest.enabled", true, vscode.ConfigurationTarget.Global);
+}
