@@ -117,6 +117,7 @@ export class CompletionService {
             await this.prefetchReaching(context, signal);
             const hit = this.cache.get(context.prefix, context.suffix);
             if (hit !== undefined) {
+                this.debounce.observe(started);
                 record("cached", "typed-through or prefetched suggestion", { preview: hit.slice(0, 80) });
                 return suggestion(hit);
             }

@@ -25,15 +25,20 @@ export class AdaptiveDebounce {
         this.options = options;
     }
 
-    /** Records a keystroke at `now` and returns how long to wait before asking the engine. */
-    delayFor(now: number, linePrefix: string): number {
-        const base = this.options.baseMs;
+    /** Records a keystroke at `now` (also those served from the cache, which need no wait). */
+    observe(now: number): void {
         if (this.lastKeystrokeAt !== undefined) {
             const gap = now - this.lastKeystrokeAt;
             // Longer gaps are pauses to think, not typing rhythm.
             if (gap > 0 && gap < rhythmGapMs) this.typingGapMs = this.typingGapMs === undefined ? gap : 0.7 * this.typingGapMs + 0.3 * gap;
         }
         this.lastKeystrokeAt = now;
+    }
+
+    /** Records a keystroke at `now` and returns how long to wait before asking the engine. */
+    delayFor(now: number, linePrefix: string): number {
+        this.observe(now);
+        const base = this.options.baseMs;
         if (base <= 0) return 0;
         const min = Math.round(base / 4);
         if (eagerEndings.test(linePrefix)) return min;

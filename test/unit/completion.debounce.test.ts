@@ -18,6 +18,13 @@ describe("completion debounce and cancellation", () => {
         assert.equal(slow.delayFor((t += 400), "abc"), 120);
     });
 
+    it("learns the rhythm from keystrokes that needed no request too", () => {
+        const debounce = new AdaptiveDebounce({ baseMs: 120 });
+        let t = 0;
+        for (let i = 0; i < 10; i++) debounce.observe((t += 40));
+        assert.equal(debounce.delayFor((t += 40), "abc"), 52);
+    });
+
     it("a pause to think does not count as typing rhythm", () => {
         const debounce = new AdaptiveDebounce({ baseMs: 120 });
         let t = 0;
