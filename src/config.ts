@@ -34,7 +34,8 @@ export interface Config {
 export const defaultCompletionConfig: CompletionConfig = {
     maxTokens: 128,
     maxLines: 12,
-    debounceMs: 120,
+    // VS Code itself waits 50 ms before asking; this comes on top.
+    debounceMs: 75,
     timeoutMs: 1500,
     extraContext: 512,
 };

@@ -107,7 +107,8 @@ export class CompletionService {
         if (!engine || engine.state !== "ready") return void record("engineNotReady", `engine state: ${engine?.state ?? "stopped"}`);
 
         const selected = input.selected && input.selected.startCharacter <= input.cursor.character ? input.selected : undefined;
-        const context = withSelectedItem(buildCursorContext(input.doc, input.cursor), selected);
+        const typed = buildCursorContext(input.doc, input.cursor);
+        const context = withSelectedItem(typed, selected);
         const replaceFromCharacter = selected ? selected.startCharacter : input.cursor.character;
         const leading = selected?.text ?? "";
         const suggestion = (text: string): Suggestion => ({ insertText: leading + text, replaceFromCharacter });
@@ -124,12 +125,12 @@ export class CompletionService {
         }
         // This position needs the engine, which runs one generation at a time: background work yields.
         this.dropBackground();
-        if (!input.manual) {
-            const wait = this.debounce.delayFor(started, context.linePrefix);
-            if (!(await abortableDelay(wait, signal))) return void record("cancelled", `during the ${wait} ms debounce`);
-        }
+        // The document's own line decides eagerness (after "." the IntelliSense item is not typed yet).
+        const wait = input.manual ? 0 : this.debounce.delayFor(started, typed.linePrefix);
+        if (!(await abortableDelay(wait, signal))) return void record("cancelled", `during the ${wait} ms debounce`);
 
         const singleLine = needsSingleLine(context.lineSuffix);
+        const requested = this.now();
         let result: CompletionResult;
         try {
             result = await this.request(engine, context, input, singleLine, signal);
@@ -148,7 +149,11 @@ export class CompletionService {
         });
         this.last = { text: processed.text, stopReason: result.stopReason };
         const rules = processed.applied.length > 0 ? `; stop rules: ${processed.applied.join(", ")}` : "";
-        const detail = `engine stop: ${result.stopReason}, ${result.generatedTokens} tokens, ${Math.round(result.timings.totalMs)} ms${rules}`;
+        // Where the time went: debounce, the engine's own work, and the wait around it (IPC, queueing behind other work).
+        const roundTrip = this.now() - requested;
+        const engineMs = Math.round(result.timings.totalMs);
+        const timing = `debounce ${wait} ms, engine ${engineMs} ms of ${roundTrip} ms round trip`;
+        const detail = `engine stop: ${result.stopReason}, ${result.generatedTokens} tokens; ${timing}${rules}`;
         if (processed.text.length === 0) {
             return void record(result.text.trim().length > 0 ? "filtered" : "empty", detail, { stopReason: result.stopReason });
         }

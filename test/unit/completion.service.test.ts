@@ -214,6 +214,15 @@ describe("completion service", () => {
         assert.deepEqual(await pending, { insertText: 'log("hi");', replaceFromCharacter: 8 });
     });
 
+    it("after a trigger character, waits only the short debounce even when an IntelliSense item is selected", async () => {
+        const { engine, log, service } = setup({ "completion.debounceMs": 80 });
+        const pending = service.provide(input("xs.", 0, 3, { selected: { startCharacter: 3, text: "map" } }));
+        await new Promise((resolve) => setTimeout(resolve, 60));
+        engine.calls[0]!.answer("(f)");
+        await pending;
+        assert.match(log.recent()[0]!.detail, /debounce 20 ms/);
+    });
+
     it("does not call the engine when paused, when the language is off, or before the model is ready", async () => {
         const paused = setup({ paused: true });
         assert.equal(await paused.service.provide(input("x", 0, 1)), undefined);
