@@ -98,33 +98,35 @@ async function streamInto(editor: vscode.TextEditor, at: vscode.Position, lead: 
         controller.abort();
     });
 
+    let failure: string | undefined;
     try {
         await flush();
         await vscode.window.withProgress(
             { location: vscode.ProgressLocation.Notification, title: "CLaSp: generating", cancellable: true },
             async (progress, token) => {
                 token.onCancellationRequested(() => controller.abort());
-                let tokens = 0;
-                try {
-                    const result = await deps.engine().request(
-                        "generate",
-                        { prompt, maxTokens: deps.maxTokens() },
-                        {
-                            signal: controller.signal,
-                            onProgress: (payload) => {
-                                if (!("text" in payload) || payload.text.length === 0 || controller.signal.aborted) return;
-                                pending += payload.text;
-                                void flush();
-                                progress.report({ message: `${++tokens} pieces` });
-                            },
+                let pieces = 0;
+                const result = await deps.engine().request(
+                    "generate",
+                    { prompt, maxTokens: deps.maxTokens() },
+                    {
+                        signal: controller.signal,
+                        onProgress: (payload) => {
+                            if (!("text" in payload) || payload.text.length === 0 || controller.signal.aborted) return;
+                            pending += payload.text;
+                            void flush();
+                            progress.report({ message: `${++pieces} pieces` });
                         },
-                    );
-                    deps.log(`Generate: ${result.generatedTokens} tokens, ${result.timings.tokensPerSecond.toFixed(1)} tok/s, stop ${result.stopReason}`);
-                } catch (error) {
-                    if (!controller.signal.aborted) throw error;
-                }
+                    },
+                );
+                deps.log(`Generate: ${result.generatedTokens} tokens, ${result.timings.tokensPerSecond.toFixed(1)} tok/s, stop ${result.stopReason}`);
             },
         );
+    } catch (error) {
+        // Cancelled (by the user or an edit) or failed: what streamed so far is still committed below.
+        if (!controller.signal.aborted) failure = error instanceof Error ? error.message : String(error);
+    }
+    try {
         while (flushing) await flushing;
         // Text that arrived while the last edit was finishing.
         await flush();
@@ -134,13 +136,13 @@ async function streamInto(editor: vscode.TextEditor, at: vscode.Position, lead: 
         }
         const text = finalText(doc, startOffset, lead, streamed);
         await commitAsOneStep(editor, startOffset, insertedLength, text, (busy) => (applying = busy));
-        if (text.length === 0) void vscode.window.showInformationMessage("CLaSp: the model produced nothing usable here.");
-    } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        deps.log(`Generate failed: ${message}`);
-        void vscode.window.showErrorMessage(`CLaSp: generation failed: ${message}`);
+        if (text.length === 0 && !failure) void vscode.window.showInformationMessage("CLaSp: the model produced nothing usable here.");
     } finally {
         foreignEdits.dispose();
+        if (failure) {
+            deps.log(`Generate failed: ${failure}`);
+            void vscode.window.showErrorMessage(`CLaSp: generation failed: ${failure}`);
+        }
     }
 }
 
