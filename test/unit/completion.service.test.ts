@@ -75,6 +75,16 @@ function setup(settings: Record<string, unknown> = {}) {
     return { engine, log, service, setConfig: (s: Record<string, unknown>) => (config = configWith(s)) };
 }
 
+/** Asks for a suggestion, answers the engine request with `answer`, and lets the prefetch start. */
+async function showSuggestion(s: ReturnType<typeof setup>, text: string, line: number, character: number, answer: string) {
+    const pending = s.service.provide(input(text, line, character));
+    await settle();
+    s.engine.calls.at(-1)!.answer(answer);
+    const shown = await pending;
+    await settle();
+    return shown;
+}
+
 describe("completion service", () => {
     it("asks the engine with prefix and suffix and shows the cleaned-up answer", async () => {
         const { engine, log, service } = setup();
@@ -129,12 +139,9 @@ describe("completion service", () => {
     });
 
     it("prefetches the next suggestion, so accepting one shows the next at once", async () => {
-        const { engine, service } = setup();
-        const pending = service.provide(input("function f() {", 0, 14));
-        await settle();
-        engine.calls[0]!.answer("\n    a();");
-        await pending;
-        await settle();
+        const s = setup();
+        const { engine, service } = s;
+        await showSuggestion(s, "function f() {", 0, 14, "\n    a();");
         assert.equal(engine.calls.length, 2, "no prefetch request was sent");
         assert.equal(engine.calls[1]!.params.prefix, "function f() {\n    a();");
         engine.calls[1]!.answer("\n    b();");
@@ -145,12 +152,9 @@ describe("completion service", () => {
     });
 
     it("typing through the shown suggestion keeps the prefetch running", async () => {
-        const { engine, service } = setup();
-        const pending = service.provide(input("if (x) {", 0, 8));
-        await settle();
-        engine.calls[0]!.answer("\n    y();");
-        await pending;
-        await settle();
+        const s = setup();
+        const { engine, service } = s;
+        await showSuggestion(s, "if (x) {", 0, 8, "\n    y();");
         const typed = await service.provide(input("if (x) {\n    y", 1, 5));
         assert.equal(typed?.insertText, "();");
         assert.equal(engine.calls.length, 2);
@@ -158,12 +162,9 @@ describe("completion service", () => {
     });
 
     it("a keystroke elsewhere aborts the prefetch", async () => {
-        const { engine, service } = setup();
-        const pending = service.provide(input("if (x) {", 0, 8));
-        await settle();
-        engine.calls[0]!.answer("\n    y();");
-        await pending;
-        await settle();
+        const s = setup();
+        const { engine, service } = s;
+        await showSuggestion(s, "if (x) {", 0, 8, "\n    y();");
         void service.provide(input("if (z) {", 0, 8));
         await settle();
         assert.equal(engine.calls[1]!.signal?.aborted, true);
