@@ -61,8 +61,9 @@
         const h = cssHeight - pad.top - pad.bottom;
         const fg = color("--vscode-descriptionForeground", "#888");
         const grid = color("--vscode-editorWidget-border", "#8884");
-        const accColor = color("--vscode-charts-blue", "#3794ff");
-        const spColor = color("--vscode-charts-orange", "#d18616");
+        // Same colours as the legend's swatches (settings.css), with the same high-contrast fallbacks.
+        const accColor = color("--vscode-charts-blue", color("--vscode-focusBorder", "#3794ff"));
+        const spColor = color("--vscode-charts-orange", color("--vscode-editorWarning-foreground", "#d18616"));
         const maxSpeedup = Math.max(2, ...points.map((p) => p.speedup ?? 0));
 
         ctx.font = "11px " + color("--vscode-font-family", "sans-serif");
