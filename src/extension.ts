@@ -123,7 +123,7 @@ export function activate(context: vscode.ExtensionContext) {
     );
 
     const commands: Record<string, (...args: unknown[]) => unknown> = {
-        "clasp.showMenu": () => showMenu(config),
+        "clasp.showMenu": () => showMenu(config, statusBar.current.model?.backend),
         "clasp.togglePause": () => writeSetting("paused", !config.paused),
         "clasp.toggleLanguage": () => {
             const languageId = vscode.window.activeTextEditor?.document.languageId;

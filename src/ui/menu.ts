@@ -3,7 +3,8 @@ import * as vscode from "vscode";
 import type { Config } from "../config.ts";
 import { isLanguageEnabled } from "../completion/languageFilter.ts";
 
-export async function showMenu(config: Config): Promise<void> {
+/** `backend`: what the loaded model runs on (so "auto" can say what it picked). */
+export async function showMenu(config: Config, backend?: string): Promise<void> {
     const language = vscode.window.activeTextEditor?.document.languageId;
     const items: (vscode.QuickPickItem & { command?: string })[] = [
         {
@@ -22,7 +23,11 @@ export async function showMenu(config: Config): Promise<void> {
         { label: "$(settings-gear) Settings panel", description: "CLaSp knobs and live chart", command: "clasp.openSettings" },
         { label: "$(file-binary) Select model…", description: config.model || "default model", command: "clasp.selectModel" },
         { label: "$(cloud-download) Download model…", command: "clasp.downloadModel" },
-        { label: "$(chip) Backend…", description: config.gpu, command: "clasp.selectBackend" },
+        {
+            label: "$(chip) Backend…",
+            description: config.gpu === "auto" && backend ? `auto (using ${backend})` : config.gpu,
+            command: "clasp.selectBackend",
+        },
         { label: "$(graph) Show stats", command: "clasp.showStats" },
         { label: "$(question) Why no suggestion?", command: "clasp.whyNoSuggestion" },
         { label: "$(sparkle) Generate…", command: "clasp.generate" },
