@@ -22,6 +22,8 @@ export interface SpeculationDeps {
     staticMask?: Uint8Array;
     /** Why `native` is absent, for the error a layer-skip mode gives. */
     nativeUnavailable?: string;
+    /** The clock the stats time decodes with (milliseconds); tests pass a fake one. */
+    now?: () => number;
 }
 
 interface Draft {
@@ -72,6 +74,7 @@ export class SpeculativeDecoder implements Decoder {
     readonly #native?: ClaspNative;
     readonly #staticMask?: Uint8Array;
     readonly #nativeUnavailable?: string;
+    readonly #now: () => number;
     #controller?: SpeculationController;
     #layerSkip?: LayerSkipDrafter;
     #plainStepsInWindow = 0;
@@ -82,6 +85,7 @@ export class SpeculativeDecoder implements Decoder {
         this.#native = deps.native;
         this.#staticMask = deps.staticMask;
         this.#nativeUnavailable = deps.nativeUnavailable;
+        this.#now = deps.now ?? (() => performance.now());
         this.#settings = { ...settings };
         this.rolling = new RollingSpeculationStats(settings.mode);
         this.configure(settings);
@@ -134,7 +138,7 @@ export class SpeculativeDecoder implements Decoder {
 
     async decode(input: DecodeInput): Promise<DecodeOutcome> {
         if (this.#settings.mode === "off") return this.#decodePlain(input);
-        const started = performance.now();
+        const started = this.#now();
         const { sequence, signal, maxTokens } = input;
         const settings = this.#settings;
         const request = new RequestStatsRecorder(settings.mode);
@@ -157,7 +161,7 @@ export class SpeculativeDecoder implements Decoder {
         };
         const finish = (end: DecodeEnd): DecodeOutcome => {
             const speculation = { ...request.toStats(), skipSet: this.#layerSkip?.skipSet ?? [] };
-            this.rolling.recordRequest({ stats: speculation, generatedTokens: generated, decodeMs: performance.now() - started });
+            this.rolling.recordRequest({ stats: speculation, generatedTokens: generated, end, decodeMs: this.#now() - started });
             return { end, generatedTokens: generated, speculation };
         };
         try {
@@ -236,13 +240,17 @@ export class SpeculativeDecoder implements Decoder {
         emit: (token: Token) => DecodeEnd | undefined,
         stopEarly: () => boolean,
     ): Promise<{ count: number; last: Token; end?: DecodeEnd }> {
-        const started = performance.now();
+        const started = this.#now();
         const iterator = sequence.evaluate([pending], { temperature, seed: Math.floor(uniform() * 2 ** 31) });
         let count = 0;
+        let evaluated = 0;
+        let firstStepMs: number | undefined;
         let last = pending;
         let end: DecodeEnd | undefined = "eog"; // the iterator ends by itself only at an end-of-generation token
         try {
             for await (const token of iterator) {
+                evaluated++;
+                firstStepMs ??= this.#now() - started;
                 end = emit(token);
                 if (end !== undefined) break;
                 count++;
@@ -253,9 +261,11 @@ export class SpeculativeDecoder implements Decoder {
         } finally {
             await iterator.return();
         }
-        const ms = performance.now() - started;
+        const ms = this.#now() - started;
+        // the end-of-generation token is evaluated but never yielded
+        if (end === "eog" && evaluated === count) evaluated++;
+        this.rolling.recordPlainRun({ steps: evaluated, firstStepMs: firstStepMs ?? ms, totalMs: ms });
         if (count > 0) {
-            this.rolling.recordPlainStep(ms / count);
             this.#plainStepsInWindow += count;
             this.#tokensInWindow += count;
             this.totals.rounds += count; // each plain token is a round that verified nothing
@@ -264,15 +274,21 @@ export class SpeculativeDecoder implements Decoder {
         return { count, last, end };
     }
 
-    /** Plain decoding, timed: in `off` mode it is also the calibration baseline. */
+    /** Plain decoding, timed: in `off` mode every request is also a calibration run. */
     async #decodePlain(input: DecodeInput): Promise<DecodeOutcome> {
-        const started = performance.now();
-        const outcome = await plainDecoder.decode(input);
-        const ms = performance.now() - started;
-        if (outcome.generatedTokens > 0) this.rolling.recordPlainStep(ms / outcome.generatedTokens);
+        const started = this.#now();
+        let firstStepMs: number | undefined;
+        const outcome = await plainDecoder.decode({
+            ...input,
+            onTokens: (tokens) => {
+                firstStepMs ??= this.#now() - started;
+                return input.onTokens(tokens);
+            },
+        });
+        const ms = this.#now() - started;
         const speculation = new RequestStatsRecorder("off").toStats();
         this.rolling.setSpeculating(false);
-        this.rolling.recordRequest({ stats: speculation, generatedTokens: outcome.generatedTokens, decodeMs: ms });
+        this.rolling.recordPlainRequest({ stats: speculation, generatedTokens: outcome.generatedTokens, end: outcome.end, decodeMs: ms }, firstStepMs ?? ms);
         return { ...outcome, speculation };
     }
 

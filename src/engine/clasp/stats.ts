@@ -1,7 +1,9 @@
 // Speculation statistics: per request (returned with each decode) and rolling over recent
-// requests (streamed as `stats` events). The speedup is measured, never assumed: it divides
-// the decoder's own tokens/s by the tokens/s of plain one-token steps timed on the same model
-// and machine (calibration steps the decoder interleaves, refreshed as it runs).
+// requests (streamed as `stats` events). The speedup is measured, never assumed: each request's
+// decode time is compared with the time plain decoding takes for the same output, predicted from
+// plain runs timed on the same model and machine (calibration bursts the decoder interleaves, or
+// in `off` mode the requests themselves), as they were when that request ran.
+import type { DecodeEnd } from "../decoding.ts";
 import type { RequestSpeculationStats, SpeculationMode, SpeculationStats } from "../protocol.ts";
 import { MovingAverage } from "./costModel.ts";
 
@@ -45,8 +47,65 @@ export class RequestStatsRecorder {
 export interface FinishedRequest {
     stats: RequestSpeculationStats;
     generatedTokens: number;
+    /** How the decode ended: plain decoding evaluates one token more after an end of generation or an abort. */
+    end: DecodeEnd;
     /** Wall time of the decode (prompt excluded). */
     decodeMs: number;
+}
+
+/** One timed run of plain decoding: `steps` one-token evaluations from one `evaluate` call. */
+export interface PlainRun {
+    steps: number;
+    /** Until the first token: starting the evaluation and evaluating the pending token. */
+    firstStepMs: number;
+    totalMs: number;
+}
+
+/**
+ * The one-token evaluations plain decoding runs to emit `generated` tokens: one per token, plus
+ * the one whose token it computes and drops (the end-of-generation token, or the token it was
+ * computing when it noticed the abort).
+ */
+export function plainDecodeSteps(generated: number, end: DecodeEnd): number {
+    return generated + (end === "eog" || end === "abort" ? 1 : 0);
+}
+
+/**
+ * What plain decoding costs here, learned from timed plain runs. The first step of a run costs
+ * more than the steps after it (it starts the evaluation), and editor requests are often a
+ * handful of tokens, so a run of n steps is predicted as first + (n − 1) · later: a short
+ * request is compared with a short plain run, not with n steady-state steps.
+ */
+export class PlainDecodeTiming {
+    // Quick to follow the machine's pace (a shared, loaded machine changes it by several times
+    // within seconds); the noise of single runs averages out over the window of requests.
+    readonly #firstStepMs = new MovingAverage(0.25);
+    // Sums of later-step time and count, averaged apart: their ratio weighs runs by their steps.
+    readonly #laterMs = new MovingAverage(0.25);
+    readonly #laterSteps = new MovingAverage(0.25);
+
+    record(run: PlainRun): void {
+        if (!(run.steps >= 1 && run.firstStepMs >= 0 && run.totalMs >= run.firstStepMs)) return;
+        this.#firstStepMs.add(run.firstStepMs);
+        this.#laterMs.add(run.totalMs - run.firstStepMs);
+        this.#laterSteps.add(run.steps - 1);
+    }
+
+    /** Milliseconds of a step after the first; undefined until a run of two or more steps was timed. */
+    get stepMs(): number | undefined {
+        const steps = this.#laterSteps.value;
+        return steps !== undefined && steps > 0 ? this.#laterMs.value! / steps : undefined;
+    }
+
+    /** Predicted milliseconds of a plain run of `steps` steps; undefined until calibrated. */
+    predictMs(steps: number): number | undefined {
+        if (steps <= 0) return 0;
+        const first = this.#firstStepMs.value;
+        if (first === undefined) return undefined;
+        if (steps === 1) return first;
+        const step = this.stepMs;
+        return step === undefined ? undefined : first + (steps - 1) * step;
+    }
 }
 
 /** Indices of the set entries of a skip mask. */
@@ -58,22 +117,57 @@ export function skipSetOf(mask: Uint8Array | null | undefined): number[] {
     return set;
 }
 
+interface WindowEntry extends FinishedRequest {
+    /** Plain decoding's predicted time for the same output, when this request ran (undefined before calibration). */
+    plainMs?: number;
+}
+
 export class RollingSpeculationStats {
-    readonly #window: FinishedRequest[] = [];
-    readonly #plainStepMs = new MovingAverage(0.1);
+    readonly #window: WindowEntry[] = [];
+    readonly #plain = new PlainDecodeTiming();
+    #mode: SpeculationMode;
     #requests = 0;
     #speculating = false;
 
-    constructor(public mode: SpeculationMode, readonly windowSize = 20) {}
-
-    /** One plain decode step (one token, no draft), timed: the calibration baseline. */
-    recordPlainStep(ms: number): void {
-        this.#plainStepMs.add(ms);
+    constructor(mode: SpeculationMode, readonly windowSize = 20) {
+        this.#mode = mode;
     }
 
+    get mode(): SpeculationMode {
+        return this.#mode;
+    }
+
+    /** A new mode starts a new window: the stats describe the mode they are labelled with. */
+    set mode(mode: SpeculationMode) {
+        if (mode !== this.#mode) this.#window.length = 0;
+        this.#mode = mode;
+    }
+
+    /** A timed plain run (calibration burst, or a whole `off`-mode request): the baseline. */
+    recordPlainRun(run: PlainRun): void {
+        this.#plain.record(run);
+    }
+
+    /**
+     * A speculative request, compared with plain decoding as timed now (not as averaged over the
+     * window), so a machine that speeds up or slows down skews neither side.
+     */
     recordRequest(request: FinishedRequest): void {
+        this.#push({ ...request, plainMs: this.#plain.predictMs(plainDecodeSteps(request.generatedTokens, request.end)) });
+    }
+
+    /**
+     * A request decoded plainly (`off` mode): a calibration run for the other modes, and its own
+     * plain time, measured rather than predicted.
+     */
+    recordPlainRequest(request: FinishedRequest, firstStepMs: number): void {
+        this.#plain.record({ steps: plainDecodeSteps(request.generatedTokens, request.end), firstStepMs, totalMs: request.decodeMs });
+        this.#push({ ...request, plainMs: request.decodeMs });
+    }
+
+    #push(entry: WindowEntry): void {
         this.#requests++;
-        this.#window.push(request);
+        this.#window.push(entry);
         if (this.#window.length > this.windowSize) this.#window.shift();
     }
 
@@ -81,30 +175,29 @@ export class RollingSpeculationStats {
         this.#speculating = value;
     }
 
-    get plainTokensPerSecond(): number | null {
-        const ms = this.#plainStepMs.value;
-        return ms !== undefined && ms > 0 ? 1000 / ms : null;
-    }
-
     snapshot(): SpeculationStats {
         let drafted = 0, accepted = 0, rounds = 0, tokens = 0, ms = 0, dpMs = 0;
-        for (const { stats, generatedTokens, decodeMs } of this.#window) {
+        // the requests with a plain prediction: the speedup compares these only, like with like
+        let comparedTokens = 0, comparedMs = 0, comparedPlainMs = 0;
+        for (const { stats, generatedTokens, decodeMs, plainMs } of this.#window) {
             drafted += stats.draftedTokens;
             accepted += stats.acceptedTokens;
             rounds += stats.rounds;
             dpMs += stats.dpMs;
             tokens += generatedTokens;
             ms += decodeMs;
+            if (plainMs === undefined) continue;
+            comparedTokens += generatedTokens;
+            comparedMs += decodeMs;
+            comparedPlainMs += plainMs;
         }
-        const tokensPerSecond = ms > 0 ? (tokens * 1000) / ms : 0;
-        const plain = this.plainTokensPerSecond;
         return {
-            mode: this.mode,
+            mode: this.#mode,
             acceptance: drafted > 0 ? accepted / drafted : 0,
             meanAccepted: rounds > 0 ? (accepted + rounds) / rounds : 0,
-            tokensPerSecond,
-            measuredSpeedup: plain !== null && tokensPerSecond > 0 ? tokensPerSecond / plain : null,
-            plainTokensPerSecond: plain,
+            tokensPerSecond: ms > 0 ? (tokens * 1000) / ms : 0,
+            measuredSpeedup: comparedMs > 0 && comparedPlainMs > 0 ? comparedPlainMs / comparedMs : null,
+            plainTokensPerSecond: comparedTokens > 0 && comparedPlainMs > 0 ? (comparedTokens * 1000) / comparedPlainMs : null,
             dpSharePct: ms > 0 ? (100 * dpMs) / ms : 0,
             skipSet: this.#window.at(-1)?.stats.skipSet ?? [],
             requests: this.#requests,

@@ -1,5 +1,41 @@
 import assert from "node:assert/strict";
-import { RequestStatsRecorder, RollingSpeculationStats, skipSetOf } from "../../../src/engine/clasp/stats.ts";
+import type { DecodeEnd } from "../../../src/engine/decoding.ts";
+import { mulberry32 } from "../../../src/fixtures/index.ts";
+import { PlainDecodeTiming, RequestStatsRecorder, RollingSpeculationStats, plainDecodeSteps, skipSetOf, type FinishedRequest } from "../../../src/engine/clasp/stats.ts";
+
+/** A finished request without speculation counters (the speedup only needs its output and time). */
+function finished(generatedTokens: number, end: DecodeEnd, decodeMs: number): FinishedRequest {
+    return { stats: new RequestStatsRecorder("auto").toStats(), generatedTokens, end, decodeMs };
+}
+
+/**
+ * A fake machine: what a plain run of `steps` steps costs at the current pace, the first step
+ * dearer than the rest (as measured: starting an evaluation costs about a step).
+ */
+function plainMachine(firstStepMs: number, stepMs: number) {
+    let pace = 1;
+    return {
+        setPace(value: number) {
+            pace = value;
+        },
+        run(steps: number) {
+            const first = pace * firstStepMs;
+            return { steps, firstStepMs: first, totalMs: first + pace * stepMs * Math.max(0, steps - 1) };
+        },
+    };
+}
+
+/** Editor traffic: short requests (a third of them one-token warm-ups), some aborted, some ended by the model. */
+function editorRequests(count: number, seed: number): { generated: number; end: DecodeEnd }[] {
+    const random = mulberry32(seed);
+    return Array.from({ length: count }, () => {
+        const roll = random();
+        if (roll < 0.3) return { generated: 1, end: "maxTokens" as const };
+        if (roll < 0.45) return { generated: Math.floor(random() * 3), end: "abort" as const };
+        if (roll < 0.55) return { generated: Math.floor(random() * 8), end: "eog" as const };
+        return { generated: 1 + Math.floor(random() * 16), end: random() < 0.5 ? "maxTokens" as const : "stopped" as const };
+    });
+}
 
 describe("speculation stats", () => {
     it("summarizes a request", () => {
@@ -14,21 +50,104 @@ describe("speculation stats", () => {
         assert.deepEqual([stats.rounds, stats.dpRuns, stats.dpMs, stats.skipSet], [3, 1, 12, [1, 3]]);
     });
 
-    it("measures the speedup against timed plain steps, and reports null before calibration", () => {
-        const rolling = new RollingSpeculationStats("auto", 2);
-        const request = { ...new RequestStatsRecorder("auto").toStats(), draftedTokens: 10, acceptedTokens: 5, rounds: 5, dpMs: 50 };
-        rolling.recordRequest({ stats: request, generatedTokens: 10, decodeMs: 500 });
+    it("counts the steps plain decoding runs, including the token it drops at an end of generation or an abort", () => {
+        assert.equal(plainDecodeSteps(5, "maxTokens"), 5);
+        assert.equal(plainDecodeSteps(5, "stopped"), 5);
+        assert.equal(plainDecodeSteps(5, "eog"), 6);
+        assert.equal(plainDecodeSteps(0, "abort"), 1);
+    });
+
+    it("predicts a plain run from its first step and its later steps", () => {
+        const timing = new PlainDecodeTiming();
+        assert.equal(timing.predictMs(3), undefined);
+        timing.record({ steps: 1, firstStepMs: 4, totalMs: 4 });
+        assert.equal(timing.predictMs(1), 4);
+        assert.equal(timing.predictMs(3), undefined, "one-step runs say nothing about later steps");
+        timing.record({ steps: 5, firstStepMs: 4, totalMs: 12 });
+        assert.equal(timing.stepMs, 2);
+        assert.equal(timing.predictMs(10), 4 + 9 * 2);
+        assert.equal(timing.predictMs(0), 0);
+    });
+
+    it("compares each request with plain decoding of the same output, and leaves requests before calibration out", () => {
+        const rolling = new RollingSpeculationStats("lookup", 3);
+        rolling.recordRequest(finished(10, "maxTokens", 50));
         assert.equal(rolling.snapshot().measuredSpeedup, null);
-        rolling.recordPlainStep(100);
+        assert.equal(rolling.snapshot().plainTokensPerSecond, null);
+        assert.equal(rolling.snapshot().tokensPerSecond, 200);
+
+        rolling.recordPlainRun({ steps: 4, firstStepMs: 6, totalMs: 12 }); // first step 6 ms, then 2 ms a step
+        rolling.recordRequest(finished(10, "maxTokens", 12));
         const snapshot = rolling.snapshot();
-        assert.equal(snapshot.tokensPerSecond, 20);
-        assert.equal(snapshot.plainTokensPerSecond, 10);
+        // plain: 6 + 9 · 2 = 24 ms for the same 10 tokens; the uncalibrated first request is not compared
         assert.equal(snapshot.measuredSpeedup, 2);
-        assert.equal(snapshot.dpSharePct, 10);
-        assert.equal(snapshot.meanAccepted, 2);
-        // the window keeps the last two requests only
-        rolling.recordRequest({ stats: request, generatedTokens: 10, decodeMs: 1000 });
-        rolling.recordRequest({ stats: request, generatedTokens: 10, decodeMs: 1000 });
+        assert.equal(snapshot.plainTokensPerSecond, (10 * 1000) / 24);
+        assert.equal(snapshot.tokensPerSecond, (20 * 1000) / 62);
+        assert.equal(snapshot.requests, 2);
+    });
+
+    it("reads 1.00× in off mode whatever the traffic: short, empty and aborted requests, a dear first step, a changing pace", () => {
+        const rolling = new RollingSpeculationStats("off");
+        const machine = plainMachine(3, 1);
+        const jitter = mulberry32(11);
+        for (const [i, request] of editorRequests(120, 5).entries()) {
+            if (i % 40 === 0) machine.setPace([1, 4, 0.5][i / 40]!);
+            const run = machine.run(plainDecodeSteps(request.generated, request.end));
+            const noise = 0.7 + 0.6 * jitter();
+            rolling.recordPlainRequest(finished(request.generated, request.end, run.totalMs * noise), run.firstStepMs * noise);
+            const snapshot = rolling.snapshot();
+            assert.ok(Math.abs(snapshot.measuredSpeedup! - 1) < 1e-9, `request ${i}: off mode read ${snapshot.measuredSpeedup}×`);
+        }
+    });
+
+    it("reads 1.0× when requests are decoded plainly in a speculative mode, though they are short and the pace changes", () => {
+        const rolling = new RollingSpeculationStats("auto");
+        const machine = plainMachine(3, 1);
+        const readings: number[] = [];
+        for (const [i, request] of editorRequests(120, 6).entries()) {
+            if (i % 40 === 0) machine.setPace([1, 4, 0.5][i / 40]!);
+            // no draft pays: one plain burst (timed as calibration) decodes the whole request
+            const run = machine.run(plainDecodeSteps(request.generated, request.end));
+            rolling.recordPlainRun(run);
+            rolling.recordRequest(finished(request.generated, request.end, run.totalMs));
+            if (i % 40 === 39) readings.push(rolling.snapshot().measuredSpeedup!);
+        }
+        for (const reading of readings) assert.ok(Math.abs(reading - 1) < 0.02, `auto without speculation read ${readings.map((r) => r.toFixed(3)).join(", ")}`);
+    });
+
+    it("reads above 1 for a mode that emits the same tokens in fewer model steps", () => {
+        const rolling = new RollingSpeculationStats("lookup");
+        const machine = plainMachine(3, 1);
+        rolling.recordPlainRun(machine.run(4)); // the calibration burst
+        // 16 tokens in 4 verify rounds of 4 accepted drafts + 1, each round costing 1.5 plain steps
+        rolling.recordRequest(finished(16, "maxTokens", 3 + 3 * 1.5 * 1));
+        const plainMs = 3 + 15 * 1;
+        assert.equal(rolling.snapshot().measuredSpeedup, plainMs / 7.5);
+        // a request whose drafts were all rejected took 30 ms for 8 tokens; the window pools both
+        rolling.recordRequest(finished(8, "maxTokens", 30));
+        const speedup = rolling.snapshot().measuredSpeedup!;
+        assert.equal(speedup, (plainMs + 3 + 7) / (7.5 + 30));
+        assert.ok(speedup < 1);
+    });
+
+    it("starts a new window when the mode changes, keeping the plain calibration", () => {
+        const rolling = new RollingSpeculationStats("lookup");
+        rolling.recordPlainRun({ steps: 4, firstStepMs: 2, totalMs: 5 });
+        rolling.recordRequest(finished(4, "maxTokens", 1));
+        assert.equal(rolling.snapshot().measuredSpeedup, 5);
+        rolling.mode = "auto";
+        assert.equal(rolling.snapshot().measuredSpeedup, null);
+        assert.equal(rolling.snapshot().mode, "auto");
+        rolling.recordRequest(finished(4, "maxTokens", 5));
+        assert.equal(rolling.snapshot().measuredSpeedup, 1);
+        assert.equal(rolling.snapshot().requests, 2);
+    });
+
+    it("keeps the last requests only", () => {
+        const rolling = new RollingSpeculationStats("auto", 2);
+        rolling.recordRequest(finished(10, "maxTokens", 500));
+        rolling.recordRequest(finished(10, "maxTokens", 1000));
+        rolling.recordRequest(finished(10, "maxTokens", 1000));
         assert.equal(rolling.snapshot().tokensPerSecond, 10);
         assert.equal(rolling.snapshot().requests, 3);
     });
