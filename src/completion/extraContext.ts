@@ -1,6 +1,7 @@
 // Snippets from other open files, within a token budget, for the engine to place before the
-// prefix. Order is stable (most recently used file first, then by path) so the start of the
-// prompt, and the engine's KV cache behind it, does not churn from one keystroke to the next.
+// prefix. Recency decides which files get in; the chosen snippets are then ordered by path, so
+// switching between two files does not reorder the start of the prompt (and throw away the
+// engine's KV cache behind it) when the same files are chosen.
 
 export interface OpenFile {
     path: string;
@@ -24,7 +25,7 @@ export function estimateTokens(text: string): number {
 
 /**
  * Picks the head of each other file (where imports and declarations live), same-language files
- * first, newest first, until the budget is spent. A file that does not fit whole is cut at a
+ * first, newest first, until the budget is spent; returns them ordered by path. A file that does not fit whole is cut at a
  * line boundary.
  */
 export function selectExtraContext(files: readonly OpenFile[], current: { path: string; languageId: string }, budgetTokens: number): Snippet[] {
@@ -46,7 +47,7 @@ export function selectExtraContext(files: readonly OpenFile[], current: { path: 
         snippets.push({ path: file.path, text });
         remaining -= estimateTokens(text);
     }
-    return snippets;
+    return snippets.sort((a, b) => a.path.localeCompare(b.path));
 }
 
 function headWithin(text: string, tokens: number): string {

@@ -4,16 +4,35 @@ import { estimateTokens, selectExtraContext, type OpenFile } from "../../src/com
 const file = (path: string, languageId: string, text: string, lastUsed: number): OpenFile => ({ path, languageId, text, lastUsed });
 
 describe("extra context from open files", () => {
-    it("excludes the current file and empty files, same language and newest first", () => {
+    it("excludes the current file and empty files", () => {
         const files = [
             file("/a.ts", "typescript", "current", 9),
             file("/old.ts", "typescript", "old\n", 1),
-            file("/new.ts", "typescript", "new\n", 5),
             file("/x.py", "python", "py\n", 8),
             file("/empty.ts", "typescript", "  \n", 7),
         ];
         const picked = selectExtraContext(files, { path: "/a.ts", languageId: "typescript" }, 1000);
-        assert.deepEqual(picked.map((s) => s.path), ["/new.ts", "/old.ts", "/x.py"]);
+        assert.deepEqual(picked.map((s) => s.path), ["/old.ts", "/x.py"]);
+    });
+
+    it("spends a small budget on same-language, recent files first", () => {
+        const line = "x".repeat(60) + "\n";
+        const files = [
+            file("/z-new.ts", "typescript", line, 5),
+            file("/m-old.ts", "typescript", line, 1),
+            file("/b.py", "python", line, 9),
+        ];
+        const picked = selectExtraContext(files, { path: "/a.ts", languageId: "typescript" }, 25);
+        assert.deepEqual(picked.map((s) => s.path), ["/z-new.ts"]);
+    });
+
+    it("orders the chosen snippets by path, so switching files does not reshuffle the prompt", () => {
+        const files = (aUsed: number, bUsed: number) => [file("/b.ts", "typescript", "b\n", bUsed), file("/c.ts", "typescript", "c\n", aUsed)];
+        const current = { path: "/a.ts", languageId: "typescript" };
+        const before = selectExtraContext(files(1, 2), current, 1000);
+        const after = selectExtraContext(files(3, 2), current, 1000);
+        assert.deepEqual(after, before);
+        assert.deepEqual(before.map((s) => s.path), ["/b.ts", "/c.ts"]);
     });
 
     it("stays within the token budget, cutting a file at a line boundary", () => {
