@@ -65,9 +65,15 @@ async function nativeDraftMsPerToken(native: ClaspNative, sequence: LlamaContext
     await sequence.clearHistory();
     await sequence.evaluateWithoutGeneratingNewTokens(prompt);
     const runs: Cost[] = [];
-    for (let r = 0; r < repeats; r++)
-        runs.push(await timed(() => native.draft({ pending: [prompt[0]!], startPos: prompt.length, mask, maxTokens: tokensPerRun, minConfidence: 0 })));
-    return medianCost(runs, tokensPerRun);
+    for (let r = 0; r < repeats; r++) {
+        let drafted = 0;
+        const cost = await timed(async () => {
+            drafted = (await native.draft({ pending: [prompt[0]!], startPos: prompt.length, mask, maxTokens: tokensPerRun, minConfidence: 0 })).tokens.length;
+        });
+        // a draft ends early at an end-of-generation token: cost per decoded token
+        runs.push({ wall: cost.wall / drafted, cpu: cost.cpu / drafted });
+    }
+    return medianCost(runs);
 }
 
 async function dpMs(native: ClaspNative, sequence: LlamaContextSequence, prompt: Token[], numSkip: number): Promise<Cost> {
