@@ -6,18 +6,15 @@ import { startEngineProcess } from "./client/engineProcess.ts";
 import type { Config } from "./config.ts";
 import { readConfig } from "./config.ts";
 import { CompletionService } from "./completion/completionService.ts";
-import { acceptedCommand, ClaspInlineProvider } from "./completion/inlineProvider.ts";
-import { isLanguageEnabled, toggleLanguage } from "./completion/languageFilter.ts";
+import { ClaspInlineProvider } from "./completion/inlineProvider.ts";
+import { isLanguageEnabled } from "./completion/languageFilter.ts";
 import { RequestLog } from "./completion/requestLog.ts";
-import { showWhyNoSuggestion, warnIfInlineSuggestDisabled } from "./ui/diagnostics.ts";
-import { runGenerate } from "./ui/generateCommand.ts";
-import { showMenu } from "./ui/menu.ts";
+import { registerCommands } from "./ui/commands.ts";
+import { warnIfInlineSuggestDisabled } from "./ui/diagnostics.ts";
 import { ModelManager } from "./ui/modelManager.ts";
 import { SettingsPanel } from "./ui/settingsPanel.ts";
 import { StatsHistory } from "./ui/statsHistory.ts";
-import { showStats } from "./ui/statsView.ts";
 import { StatusBar } from "./ui/statusBar.ts";
-import { writeSetting } from "./ui/writeSetting.ts";
 
 /** Settings whose change needs the model reloaded (the rest apply live). */
 const reloadKeys = ["clasp.model", "clasp.gpu", "clasp.contextSize", "clasp.threads"];
@@ -122,45 +119,9 @@ export function activate(context: vscode.ExtensionContext) {
         }),
     );
 
-    const commands: Record<string, (...args: unknown[]) => unknown> = {
-        "clasp.showMenu": () => showMenu(config, statusBar.current.model?.backend),
-        "clasp.togglePause": () => writeSetting("paused", !config.paused),
-        "clasp.toggleLanguage": () => {
-            const languageId = vscode.window.activeTextEditor?.document.languageId;
-            if (languageId) return writeSetting("enable", toggleLanguage(config.enable, languageId));
-        },
-        "clasp.openSettings": () => panel.show(),
-        "clasp.selectModel": () => models.selectModel(),
-        "clasp.downloadModel": (uri?: unknown) => models.downloadModel(typeof uri === "string" ? uri : undefined),
-        "clasp.selectBackend": () => models.selectBackend(),
-        "clasp.showStats": () => showStats(history, statusBar.current.model, service.acceptance.current),
-        "clasp.whyNoSuggestion": () => showWhyNoSuggestion(requestLog, config, engine.state),
-        "clasp.triggerSuggestion": () => provider.trigger(),
-        "clasp.acceptWord": () => vscode.commands.executeCommand("editor.action.inlineSuggest.acceptNextWord"),
-        "clasp.acceptLine": () => vscode.commands.executeCommand("editor.action.inlineSuggest.acceptNextLine"),
-        "clasp.generate": (args?: unknown) =>
-            runGenerate({ engine: () => engine, maxTokens: () => Math.max(256, config.completion.maxTokens), log }, generateArgs(args)),
-        "clasp.restartEngine": async () => {
-            service.cancelAll();
-            // The engine process brings back its last model itself; load only if it had none.
-            await engine.restart();
-            if (engine.state !== "ready") await models.ensureLoaded();
-        },
-        "clasp.showLog": () => output.show(),
-        [acceptedCommand]: (chars?: unknown) => {
-            service.acceptance.noteAccepted(typeof chars === "number" ? chars : 0);
-            statusBar.update({ acceptance: service.acceptance.current });
-        },
-        // For integration tests: a snapshot of what the user would see.
-        "clasp.debug.state": () => ({
-            // A model that failed to load or download is an error even if the engine process is fine.
-            engineState: statusBar.current.modelPhase?.kind === "error" ? "error" : engine.state,
-            lastCompletion: service.lastCompletion,
-            statusBarText: statusBar.text,
-            settingsPanelOpen: panel.isOpen,
-        }),
-    };
-    for (const [name, handler] of Object.entries(commands)) context.subscriptions.push(vscode.commands.registerCommand(name, handler));
+    context.subscriptions.push(
+        ...registerCommands({ engine, service, provider, panel, models, statusBar, history, requestLog, output, config: () => config }),
+    );
 
     if (vscode.window.activeTextEditor) provider.noteEditorUsed(vscode.window.activeTextEditor.document);
     refreshEditorState();
@@ -169,11 +130,6 @@ export function activate(context: vscode.ExtensionContext) {
 }
 
 export function deactivate() {}
-
-function generateArgs(args: unknown): { instruction?: string } | undefined {
-    const instruction = (args as { instruction?: unknown } | undefined)?.instruction;
-    return typeof instruction === "string" ? { instruction } : undefined;
-}
 
 function disposable(remove: () => void): vscode.Disposable {
     return { dispose: remove };
