@@ -1,12 +1,17 @@
 // What the status bar's "measured speedup" says under editor-like traffic: many short completion
-// requests (1–16 tokens, a third of them 1-token warm-ups, a growing prefix as if typed, some aborted by the next keystroke) through
-// the in-process Engine, per mode, each mode on a fresh engine so its rolling window holds only
-// its own requests. Prints the engine's streamed `stats` events and, as a yardstick, the decode
-// tokens/s the same traffic got in `off` mode.
+// requests (1–16 tokens, a third of them one-token warm-ups, a prefix growing as if typed, some
+// aborted as if by the next keystroke) through the in-process Engine. Each mode has its own engine
+// (so its rolling window holds only its own requests) and the modes take turns request by
+// request, so a machine whose pace drifts slows them alike. Prints each mode's last streamed
+// `stats` event of each scenario, the range of its measured speedup once the window holds only
+// that scenario's requests, and a yardstick: the
+// decode time `off` took for the same requests divided by the mode's (requests every mode
+// completed; the output is the same, the decoders are lossless).
 // With --cpu-clock every timing (the decoder's and the engine's) reads the process's CPU time
-// instead of wall time: on a shared, loaded machine wall time swings by several times between
-// runs, which hides what the stats themselves get wrong.
+// instead of wall time: on a shared, loaded machine wall time swings by several times within a
+// run, which hides what the stats themselves get wrong.
 // Run: node --import tsx bench/speedup-stats.ts [requests=60] [fixture=rand] [--cpu-clock]
+import { spawn, type ChildProcess } from "node:child_process";
 import { Engine } from "../src/engine/engine.ts";
 import { ensureFixture, isFixturePresetName, mulberry32, type FixturePresetName } from "../src/fixtures/index.ts";
 import type { CompletionRequest, SpeculationMode, SpeculationStats } from "../src/engine/protocol.ts";
@@ -23,110 +28,144 @@ if (cpuClock) {
 const REQUESTS = Number(requestsArgument ?? 60);
 if (!(Number.isInteger(REQUESTS) && REQUESTS > 0)) throw new Error(`requests must be a positive integer, got ${requestsArgument}`);
 const FIXTURE: FixturePresetName = fixtureArgument(fixtureArgumentText ?? "rand");
+const WINDOW = 20; // the rolling stats' window (requests)
 
 function fixtureArgument(name: string): FixturePresetName {
     if (!isFixturePresetName(name)) throw new Error(`unknown fixture "${name}"`);
     return name;
 }
 
-interface Traffic {
+interface Scenario {
     name: string;
-    mode: SpeculationMode;
     /** The typed text: a repetitive one gives prompt lookup something to copy. */
     text: string;
     /** Tokens per request when fixed (long requests let random models fall into loops lookup can copy). */
     maxTokens?: number;
+    /** Keep the CPUs busy for the first third of the requests, as an editor starting up does. */
+    busyStart?: boolean;
 }
 
 const codeText = "export function total(items: number[]): number {\n    let sum = 0;\n    for (const item of items) sum += item;\n    return sum;\n}\n";
 const repetitiveText = "value = value + 1;\n".repeat(12);
-
-const traffic: Traffic[] = [
-    { name: "off", mode: "off", text: codeText },
-    { name: "auto", mode: "auto", text: codeText },
-    { name: "lookup", mode: "lookup", text: codeText },
-    { name: "off (repetitive)", mode: "off", text: repetitiveText },
-    { name: "lookup (repetitive)", mode: "lookup", text: repetitiveText },
-    { name: "auto (repetitive)", mode: "auto", text: repetitiveText },
-    { name: "off (long)", mode: "off", text: repetitiveText, maxTokens: 96 },
-    { name: "lookup (long)", mode: "lookup", text: repetitiveText, maxTokens: 96 },
+const scenarios: Scenario[] = [
+    { name: "code, short requests, CPUs busy for the first third (first requests cold, as when the editor starts)", text: codeText, busyStart: true },
+    { name: "code, short requests", text: codeText },
+    { name: "repetitive, short requests", text: repetitiveText },
+    { name: "repetitive, 96-token requests", text: repetitiveText, maxTokens: 96 },
 ];
 
-interface ModeResult {
-    name: string;
-    tokens: number;
-    decodeMs: number;
-    aborted: number;
+interface ModeRun {
+    mode: SpeculationMode;
+    engine: Engine;
+    /** Requests served before this scenario. */
+    since: number;
     last?: SpeculationStats;
-    /** The reported speedup's range once the rolling window is full. */
     low: number;
     high: number;
+    /** Decode ms of each request, undefined where it was aborted. */
+    decodeMs: (number | undefined)[];
 }
 
-async function runTraffic(modelPath: string, { name, mode, text, maxTokens }: Traffic): Promise<ModeResult> {
+async function openMode(modelPath: string, mode: SpeculationMode): Promise<ModeRun | undefined> {
     const engine = new Engine();
     const info = await engine.load({ modelPath, threads: 1, gpu: "cpu" });
-    if (!info.supportsLayerSkip && name === traffic[0]!.name) console.log("(stock binary: no layer-skip drafts)");
+    if (mode === "clasp" && !info.supportsLayerSkip) {
+        await engine.dispose();
+        return undefined;
+    }
     engine.configure({ mode });
-    const result: ModeResult = { name, tokens: 0, decodeMs: 0, aborted: 0, low: Infinity, high: -Infinity };
+    const run: ModeRun = { mode, engine, since: 0, low: Infinity, high: -Infinity, decodeMs: [] };
     engine.on("stats", (stats) => {
-        result.last = stats;
-        if (stats.requests < 20 || stats.measuredSpeedup === null) return;
-        result.low = Math.min(result.low, stats.measuredSpeedup);
-        result.high = Math.max(result.high, stats.measuredSpeedup);
+        run.last = stats;
+        if (stats.requests < run.since + WINDOW || stats.measuredSpeedup === null) return;
+        run.low = Math.min(run.low, stats.measuredSpeedup);
+        run.high = Math.max(run.high, stats.measuredSpeedup);
     });
-    const random = mulberry32(7); // the same request sizes and aborts in every mode
+    return run;
+}
+
+/** Two processes spinning for `ms`: the machine busy with something else. */
+function busyCpus(ms: number): ChildProcess[] {
+    return [0, 1].map(() => spawn(process.execPath, ["-e", `const end = Date.now() + ${ms}; while (Date.now() < end);`], { stdio: "ignore" }));
+}
+
+async function runScenario(runs: ModeRun[], { text, maxTokens, busyStart }: Scenario): Promise<void> {
+    for (const run of runs) Object.assign(run, { since: run.last?.requests ?? 0, low: Infinity, high: -Infinity, decodeMs: [] });
+    const random = mulberry32(7); // the same requests and aborts for every mode
+    // the spinners end themselves after a minute, should this run stop early
+    let busy = busyStart ? busyCpus(60_000) : [];
+    const stopBusy = () => {
+        for (const child of busy) child.kill();
+        busy = [];
+    };
     try {
         for (let i = 0; i < REQUESTS; i++) {
+            if (i === Math.floor(REQUESTS / 3)) stopBusy();
             const typed = text.slice(0, 20 + ((i * 3) % (text.length - 20)));
-            const request: CompletionRequest = { prefix: typed, suffix: "\n", maxTokens: maxTokens ?? (random() < 0.3 ? 1 : 1 + Math.floor(random() * 16)), maxLines: 1000 };
+            const request: CompletionRequest = {
+                prefix: typed, suffix: "\n", maxLines: 1000,
+                maxTokens: maxTokens ?? (random() < 0.3 ? 1 : 1 + Math.floor(random() * 16)),
+            };
             const abortAfterMs = maxTokens === undefined && random() < 0.2 ? random() * 3 : undefined;
-            const controller = new AbortController();
-            const timer = abortAfterMs === undefined ? undefined : setTimeout(() => controller.abort(), abortAfterMs);
-            try {
-                const done = await engine.complete(request, controller.signal);
-                result.tokens += done.generatedTokens;
-                result.decodeMs += done.timings.totalMs - done.timings.promptMs;
-            } catch (error) {
-                if (!controller.signal.aborted) throw error;
-                result.aborted++;
-            } finally {
-                clearTimeout(timer);
+            // take turns, starting with a different mode each time
+            for (let k = 0; k < runs.length; k++) {
+                const run = runs[(i + k) % runs.length]!;
+                run.decodeMs[i] = await timedRequest(run.engine, request, abortAfterMs);
             }
         }
     } finally {
-        await engine.dispose();
+        stopBusy();
     }
-    return result;
 }
 
-function format(stats: SpeculationStats | undefined): string {
+async function timedRequest(engine: Engine, request: CompletionRequest, abortAfterMs: number | undefined): Promise<number | undefined> {
+    const controller = new AbortController();
+    const timer = abortAfterMs === undefined ? undefined : setTimeout(() => controller.abort(), abortAfterMs);
+    try {
+        const done = await engine.complete(request, controller.signal);
+        return done.timings.totalMs - done.timings.promptMs;
+    } catch (error) {
+        if (!controller.signal.aborted) throw error;
+        return undefined;
+    } finally {
+        clearTimeout(timer);
+    }
+}
+
+function format(run: ModeRun, off: ModeRun): string {
+    const stats = run.last;
     if (!stats) return "no stats event";
+    let offMs = 0, modeMs = 0;
+    run.decodeMs.forEach((ms, i) => {
+        const plain = off.decodeMs[i];
+        if (ms === undefined || plain === undefined) return;
+        offMs += plain;
+        modeMs += ms;
+    });
     const speedup = stats.measuredSpeedup === null ? "–" : `${stats.measuredSpeedup.toFixed(2)}×`;
-    return `measuredSpeedup ${speedup}, tokens/s ${stats.tokensPerSecond.toFixed(0)}, plain tokens/s ${stats.plainTokensPerSecond?.toFixed(0) ?? "–"}, ` +
-        `α ${(100 * stats.acceptance).toFixed(0)}%, DP ${stats.dpSharePct.toFixed(1)}%, speculating ${stats.speculating}, requests ${stats.requests}`;
+    const range = Number.isFinite(run.low) ? `${run.low.toFixed(2)}–${run.high.toFixed(2)}×` : "–";
+    return `${run.mode.padEnd(7)} reported ${speedup.padEnd(6)} (full-window range ${range.padEnd(11)}) ` +
+        `yardstick ${(offMs / modeMs).toFixed(2)}× | tokens/s ${stats.tokensPerSecond.toFixed(0)}, plain tokens/s ${stats.plainTokensPerSecond?.toFixed(0) ?? "–"}, ` +
+        `α ${(100 * stats.acceptance).toFixed(0)}%, DP ${stats.dpSharePct.toFixed(1)}%, speculating ${stats.speculating}`;
 }
 
 async function main(): Promise<void> {
     const modelPath = await ensureFixture(FIXTURE);
-    console.log(`${FIXTURE} fixture, ${REQUESTS} requests per mode (1–16 tokens, ~20 % aborted), 1 thread, ${cpuClock ? "CPU" : "wall"} clock`);
-    const results: ModeResult[] = [];
-    for (const each of traffic) {
-        const result = await runTraffic(modelPath, each);
-        results.push(result);
-        const observed = result.decodeMs > 0 ? (1000 * result.tokens) / result.decodeMs : 0;
-        console.log(`${each.name.padEnd(20)} ${format(result.last)} | engine-timed ${observed.toFixed(0)} tok/s over ${result.tokens} tokens, ${result.aborted} aborted`);
+    console.log(`${FIXTURE} fixture, ${REQUESTS} requests per mode, 1 thread, ${cpuClock ? "CPU" : "wall"} clock`);
+    const runs: ModeRun[] = [];
+    for (const mode of ["off", "auto", "lookup", "clasp"] as const) {
+        const run = await openMode(modelPath, mode);
+        if (run) runs.push(run);
+        else console.log("(stock binary: no clasp row)");
     }
-    // The yardstick: completed requests' decode tokens/s relative to the `off` run of the same text.
-    const observedOf = (name: string) => {
-        const found = results.find((each) => each.name === name)!;
-        return (1000 * found.tokens) / found.decodeMs;
-    };
-    console.log("\nobserved ratio to off on the same traffic (engine timings, completed requests only):");
-    for (const result of results) {
-        const base = result.name.replace(/^\w+/, "off");
-        console.log(`  ${result.name.padEnd(20)} ${(observedOf(result.name) / observedOf(base)).toFixed(2)}×  ` +
-            `(reported at the end ${result.last?.measuredSpeedup?.toFixed(2) ?? "–"}×, over the run ${result.low.toFixed(2)}–${result.high.toFixed(2)}×)`);
+    try {
+        for (const scenario of scenarios) {
+            console.log(`\n${scenario.name}`);
+            await runScenario(runs, scenario);
+            for (const run of runs) console.log(`  ${format(run, runs[0]!)}`);
+        }
+    } finally {
+        for (const run of runs) await run.engine.dispose();
     }
 }
 

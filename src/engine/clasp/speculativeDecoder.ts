@@ -244,27 +244,42 @@ export class SpeculativeDecoder implements Decoder {
         const iterator = sequence.evaluate([pending], { temperature, seed: Math.floor(uniform() * 2 ** 31) });
         let count = 0;
         let evaluated = 0;
-        let firstStepMs: number | undefined;
+        let firstTokenAt: number | undefined;
+        let lastStepAt = started;
+        // the draft checks between steps are this decoder's work, not plain decoding's: kept out of the timing
+        let checksMs = 0;
+        let checksMsAtLastStep = 0;
         let last = pending;
         let end: DecodeEnd | undefined = "eog"; // the iterator ends by itself only at an end-of-generation token
         try {
             for await (const token of iterator) {
                 evaluated++;
-                firstStepMs ??= this.#now() - started;
+                lastStepAt = this.#now();
+                checksMsAtLastStep = checksMs;
+                firstTokenAt ??= lastStepAt;
                 end = emit(token);
                 if (end !== undefined) break;
                 count++;
                 last = token;
-                if (count >= limit || stopEarly()) break;
+                if (count >= limit) break;
+                const checkStarted = this.#now();
+                const stop = stopEarly();
+                checksMs += this.#now() - checkStarted;
+                if (stop) break;
                 end = "eog";
             }
         } finally {
             await iterator.return();
         }
-        const ms = this.#now() - started;
-        // the end-of-generation token is evaluated but never yielded
-        if (end === "eog" && evaluated === count) evaluated++;
-        this.rolling.recordPlainRun({ steps: evaluated, firstStepMs: firstStepMs ?? ms, totalMs: ms });
+        // the end-of-generation token is evaluated but never yielded: its step ends with the iteration
+        if (end === "eog" && evaluated === count) {
+            evaluated++;
+            lastStepAt = this.#now();
+            checksMsAtLastStep = checksMs;
+        }
+        const ms = this.#now() - started - checksMs;
+        const laterMs = firstTokenAt === undefined ? 0 : lastStepAt - firstTokenAt - checksMsAtLastStep;
+        this.rolling.recordPlainRun({ steps: evaluated, fixedMs: ms - laterMs, laterMs });
         if (count > 0) {
             this.#plainStepsInWindow += count;
             this.#tokensInWindow += count;
@@ -277,18 +292,24 @@ export class SpeculativeDecoder implements Decoder {
     /** Plain decoding, timed: in `off` mode every request is also a calibration run. */
     async #decodePlain(input: DecodeInput): Promise<DecodeOutcome> {
         const started = this.#now();
-        let firstStepMs: number | undefined;
+        let firstTokenAt: number | undefined;
+        let lastTokenAt = started;
         const outcome = await plainDecoder.decode({
             ...input,
             onTokens: (tokens) => {
-                firstStepMs ??= this.#now() - started;
+                lastTokenAt = this.#now();
+                firstTokenAt ??= lastTokenAt;
                 return input.onTokens(tokens);
             },
         });
-        const ms = this.#now() - started;
+        const ended = this.#now();
+        const ms = ended - started;
+        // after an end of generation or an abort, the dropped token's step ran until the decode ended
+        const lastStepAt = outcome.end === "eog" || outcome.end === "abort" ? ended : lastTokenAt;
+        const laterMs = firstTokenAt === undefined ? 0 : lastStepAt - firstTokenAt;
         const speculation = new RequestStatsRecorder("off").toStats();
         this.rolling.setSpeculating(false);
-        this.rolling.recordPlainRequest({ stats: speculation, generatedTokens: outcome.generatedTokens, end: outcome.end, decodeMs: ms }, firstStepMs ?? ms);
+        this.rolling.recordPlainRequest({ stats: speculation, generatedTokens: outcome.generatedTokens, end: outcome.end, decodeMs: ms }, laterMs);
         return { ...outcome, speculation };
     }
 

@@ -53,12 +53,15 @@ export interface FinishedRequest {
     decodeMs: number;
 }
 
-/** One timed run of plain decoding: `steps` one-token evaluations from one `evaluate` call. */
+/**
+ * One timed run of plain decoding: `steps` one-token evaluations from one `evaluate` call, its
+ * time split into the steps after the first (from the first token to the end of the last step)
+ * and the rest (starting the evaluation, the first step, handing the last token over).
+ */
 export interface PlainRun {
     steps: number;
-    /** Until the first token: starting the evaluation and evaluating the pending token. */
-    firstStepMs: number;
-    totalMs: number;
+    fixedMs: number;
+    laterMs: number;
 }
 
 /**
@@ -71,40 +74,42 @@ export function plainDecodeSteps(generated: number, end: DecodeEnd): number {
 }
 
 /**
- * What plain decoding costs here, learned from timed plain runs. The first step of a run costs
- * more than the steps after it (it starts the evaluation), and editor requests are often a
- * handful of tokens, so a run of n steps is predicted as first + (n − 1) · later: a short
- * request is compared with a short plain run, not with n steady-state steps.
+ * What plain decoding costs here, learned from timed plain runs. A run costs more than its steps:
+ * the first one starts the evaluation, and editor requests are often a handful of tokens, so a
+ * run of n steps is predicted as fixed + (n − 1) · step: a short request is compared with a
+ * short plain run, not with n steady-state steps.
  */
 export class PlainDecodeTiming {
     // Quick to follow the machine's pace (a shared, loaded machine changes it by several times
     // within seconds); the noise of single runs averages out over the window of requests.
-    readonly #firstStepMs = new MovingAverage(0.25);
-    // Sums of later-step time and count, averaged apart: their ratio weighs runs by their steps.
+    readonly #fixedMs = new MovingAverage(0.25);
+    // Later-step time and count averaged apart: their ratio weighs runs by their steps.
     readonly #laterMs = new MovingAverage(0.25);
     readonly #laterSteps = new MovingAverage(0.25);
 
     record(run: PlainRun): void {
-        if (!(run.steps >= 1 && run.firstStepMs >= 0 && run.totalMs >= run.firstStepMs)) return;
-        this.#firstStepMs.add(run.firstStepMs);
-        this.#laterMs.add(run.totalMs - run.firstStepMs);
+        if (!(run.steps >= 1 && run.fixedMs >= 0 && run.laterMs >= 0)) return;
+        this.#fixedMs.add(run.fixedMs);
+        // one-step runs say nothing about later steps (averaging in their zeros would fade the step estimate)
+        if (run.steps < 2) return;
+        this.#laterMs.add(run.laterMs);
         this.#laterSteps.add(run.steps - 1);
     }
 
     /** Milliseconds of a step after the first; undefined until a run of two or more steps was timed. */
     get stepMs(): number | undefined {
         const steps = this.#laterSteps.value;
-        return steps !== undefined && steps > 0 ? this.#laterMs.value! / steps : undefined;
+        return steps !== undefined ? this.#laterMs.value! / steps : undefined;
     }
 
     /** Predicted milliseconds of a plain run of `steps` steps; undefined until calibrated. */
     predictMs(steps: number): number | undefined {
         if (steps <= 0) return 0;
-        const first = this.#firstStepMs.value;
-        if (first === undefined) return undefined;
-        if (steps === 1) return first;
+        const fixed = this.#fixedMs.value;
+        if (fixed === undefined) return undefined;
+        if (steps === 1) return fixed;
         const step = this.stepMs;
-        return step === undefined ? undefined : first + (steps - 1) * step;
+        return step === undefined ? undefined : fixed + (steps - 1) * step;
     }
 }
 
@@ -160,8 +165,9 @@ export class RollingSpeculationStats {
      * A request decoded plainly (`off` mode): a calibration run for the other modes, and its own
      * plain time, measured rather than predicted.
      */
-    recordPlainRequest(request: FinishedRequest, firstStepMs: number): void {
-        this.#plain.record({ steps: plainDecodeSteps(request.generatedTokens, request.end), firstStepMs, totalMs: request.decodeMs });
+    recordPlainRequest(request: FinishedRequest, laterMs: number): void {
+        const steps = plainDecodeSteps(request.generatedTokens, request.end);
+        this.#plain.record({ steps, fixedMs: request.decodeMs - laterMs, laterMs });
         this.#push({ ...request, plainMs: request.decodeMs });
     }
 
@@ -177,7 +183,9 @@ export class RollingSpeculationStats {
 
     snapshot(): SpeculationStats {
         let drafted = 0, accepted = 0, rounds = 0, tokens = 0, ms = 0, dpMs = 0;
-        // the requests with a plain prediction: the speedup compares these only, like with like
+        // The requests with a plain prediction: the speedup compares these only, like with like, and
+        // so do the tokens/s once there are any, so that tokens/s ÷ plain tokens/s is the speedup.
+        // (The ones before calibration are the first after a load: cold, and with the first DP.)
         let comparedTokens = 0, comparedMs = 0, comparedPlainMs = 0;
         for (const { stats, generatedTokens, decodeMs, plainMs } of this.#window) {
             drafted += stats.draftedTokens;
@@ -195,7 +203,7 @@ export class RollingSpeculationStats {
             mode: this.#mode,
             acceptance: drafted > 0 ? accepted / drafted : 0,
             meanAccepted: rounds > 0 ? (accepted + rounds) / rounds : 0,
-            tokensPerSecond: ms > 0 ? (tokens * 1000) / ms : 0,
+            tokensPerSecond: comparedMs > 0 ? (comparedTokens * 1000) / comparedMs : ms > 0 ? (tokens * 1000) / ms : 0,
             measuredSpeedup: comparedMs > 0 && comparedPlainMs > 0 ? comparedPlainMs / comparedMs : null,
             plainTokensPerSecond: comparedTokens > 0 && comparedPlainMs > 0 ? (comparedTokens * 1000) / comparedPlainMs : null,
             dpSharePct: ms > 0 ? (100 * dpMs) / ms : 0,

@@ -8,7 +8,7 @@ import { plainDecodeSteps } from "../../../src/engine/clasp/stats.ts";
 import { defaultSpeculationSettings, type SpeculationMode } from "../../../src/engine/protocol.ts";
 import { decodeWith, openModel, stockLlama, testPrompts, type OpenModel } from "./harness.ts";
 
-const firstStepMs = 3;
+const fixedMs = 3;
 const stepMs = 1;
 
 /** Makes `sequence`'s evaluations advance `clock` as they run; returns the clock. */
@@ -20,7 +20,7 @@ function tickingClock(sequence: LlamaContextSequence): { ms: number } {
         let first = true;
         const ticking: typeof inner = {
             next(...args) {
-                clock.ms += first ? firstStepMs : stepMs;
+                clock.ms += first ? fixedMs : stepMs;
                 first = false;
                 return inner.next(...args);
             },
@@ -63,10 +63,10 @@ describe("measured speedup under a fake clock (stock binary)", function () {
         assert.equal(stats.plainTokensPerSecond, stats.tokensPerSecond);
     });
 
-    it("learns plain decoding's first-step and later-step cost from auto's plain bursts", async () => {
+    it("learns plain decoding's fixed and per-step cost from auto's plain bursts", async () => {
         const { stats, outcomes } = await decodeTraffic(open, "auto");
         // what the fake clock charges plain decoding for each request's output
-        const plainMs = outcomes.map((o) => firstStepMs + stepMs * (plainDecodeSteps(o.generatedTokens, o.end) - 1));
+        const plainMs = outcomes.map((o) => fixedMs + stepMs * (plainDecodeSteps(o.generatedTokens, o.end) - 1));
         const tokens = outcomes.reduce((sum, o) => sum + o.generatedTokens, 0);
         assert.ok(Math.abs(stats.plainTokensPerSecond! - (tokens * 1000) / plainMs.reduce((a, b) => a + b, 0)) < 1e-6,
             `plain tokens/s ${stats.plainTokensPerSecond}`);

@@ -9,18 +9,17 @@ function finished(generatedTokens: number, end: DecodeEnd, decodeMs: number): Fi
 }
 
 /**
- * A fake machine: what a plain run of `steps` steps costs at the current pace, the first step
- * dearer than the rest (as measured: starting an evaluation costs about a step).
+ * A fake machine: what a plain run of `steps` steps costs at the current pace, a fixed part
+ * (starting the evaluation, the first step) dearer than a later step.
  */
-function plainMachine(firstStepMs: number, stepMs: number) {
+function plainMachine(fixedMs: number, stepMs: number) {
     let pace = 1;
     return {
         setPace(value: number) {
             pace = value;
         },
         run(steps: number) {
-            const first = pace * firstStepMs;
-            return { steps, firstStepMs: first, totalMs: first + pace * stepMs * Math.max(0, steps - 1) };
+            return { steps, fixedMs: pace * fixedMs, laterMs: pace * stepMs * Math.max(0, steps - 1) };
         },
     };
 }
@@ -57,16 +56,19 @@ describe("speculation stats", () => {
         assert.equal(plainDecodeSteps(0, "abort"), 1);
     });
 
-    it("predicts a plain run from its first step and its later steps", () => {
+    it("predicts a plain run from its fixed part and its later steps", () => {
         const timing = new PlainDecodeTiming();
         assert.equal(timing.predictMs(3), undefined);
-        timing.record({ steps: 1, firstStepMs: 4, totalMs: 4 });
+        timing.record({ steps: 1, fixedMs: 4, laterMs: 0 });
         assert.equal(timing.predictMs(1), 4);
         assert.equal(timing.predictMs(3), undefined, "one-step runs say nothing about later steps");
-        timing.record({ steps: 5, firstStepMs: 4, totalMs: 12 });
+        timing.record({ steps: 5, fixedMs: 4, laterMs: 8 });
         assert.equal(timing.stepMs, 2);
         assert.equal(timing.predictMs(10), 4 + 9 * 2);
         assert.equal(timing.predictMs(0), 0);
+        // a stream of one-step runs (a request's last token) keeps the step estimate
+        for (let i = 0; i < 100; i++) timing.record({ steps: 1, fixedMs: 4, laterMs: 0 });
+        assert.equal(timing.stepMs, 2);
     });
 
     it("compares each request with plain decoding of the same output, and leaves requests before calibration out", () => {
@@ -76,13 +78,14 @@ describe("speculation stats", () => {
         assert.equal(rolling.snapshot().plainTokensPerSecond, null);
         assert.equal(rolling.snapshot().tokensPerSecond, 200);
 
-        rolling.recordPlainRun({ steps: 4, firstStepMs: 6, totalMs: 12 }); // first step 6 ms, then 2 ms a step
+        rolling.recordPlainRun({ steps: 4, fixedMs: 6, laterMs: 6 }); // 6 ms fixed, then 2 ms a step
         rolling.recordRequest(finished(10, "maxTokens", 12));
         const snapshot = rolling.snapshot();
         // plain: 6 + 9 · 2 = 24 ms for the same 10 tokens; the uncalibrated first request is not compared
         assert.equal(snapshot.measuredSpeedup, 2);
         assert.equal(snapshot.plainTokensPerSecond, (10 * 1000) / 24);
-        assert.equal(snapshot.tokensPerSecond, (20 * 1000) / 62);
+        assert.equal(snapshot.tokensPerSecond, (10 * 1000) / 12);
+        assert.equal(snapshot.tokensPerSecond / snapshot.plainTokensPerSecond!, snapshot.measuredSpeedup);
         assert.equal(snapshot.requests, 2);
     });
 
@@ -94,7 +97,7 @@ describe("speculation stats", () => {
             if (i % 40 === 0) machine.setPace([1, 4, 0.5][i / 40]!);
             const run = machine.run(plainDecodeSteps(request.generated, request.end));
             const noise = 0.7 + 0.6 * jitter();
-            rolling.recordPlainRequest(finished(request.generated, request.end, run.totalMs * noise), run.firstStepMs * noise);
+            rolling.recordPlainRequest(finished(request.generated, request.end, (run.fixedMs + run.laterMs) * noise), run.laterMs * noise);
             const snapshot = rolling.snapshot();
             assert.ok(Math.abs(snapshot.measuredSpeedup! - 1) < 1e-9, `request ${i}: off mode read ${snapshot.measuredSpeedup}×`);
         }
@@ -109,10 +112,10 @@ describe("speculation stats", () => {
             // no draft pays: one plain burst (timed as calibration) decodes the whole request
             const run = machine.run(plainDecodeSteps(request.generated, request.end));
             rolling.recordPlainRun(run);
-            rolling.recordRequest(finished(request.generated, request.end, run.totalMs));
+            rolling.recordRequest(finished(request.generated, request.end, run.fixedMs + run.laterMs));
             if (i % 40 === 39) readings.push(rolling.snapshot().measuredSpeedup!);
         }
-        for (const reading of readings) assert.ok(Math.abs(reading - 1) < 0.02, `auto without speculation read ${readings.map((r) => r.toFixed(3)).join(", ")}`);
+        for (const reading of readings) assert.ok(Math.abs(reading - 1) < 0.05, `auto without speculation read ${readings.map((r) => r.toFixed(3)).join(", ")}`);
     });
 
     it("reads above 1 for a mode that emits the same tokens in fewer model steps", () => {
@@ -132,7 +135,7 @@ describe("speculation stats", () => {
 
     it("starts a new window when the mode changes, keeping the plain calibration", () => {
         const rolling = new RollingSpeculationStats("lookup");
-        rolling.recordPlainRun({ steps: 4, firstStepMs: 2, totalMs: 5 });
+        rolling.recordPlainRun({ steps: 4, fixedMs: 2, laterMs: 3 });
         rolling.recordRequest(finished(4, "maxTokens", 1));
         assert.equal(rolling.snapshot().measuredSpeedup, 5);
         rolling.mode = "auto";
