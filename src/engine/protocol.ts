@@ -130,8 +130,12 @@ export interface SpeculationStats {
     acceptance: number;
     meanAccepted: number;
     tokensPerSecond: number;
-    /** Against plain decoding timed on this model and machine; null until calibrated. */
+    /**
+     * Plain decoding's predicted time for the same requests (from timed plain runs on this model
+     * and machine) divided by their actual time; null until calibrated.
+     */
     measuredSpeedup: number | null;
+    /** Plain decoding's tokens/s over the same requests, so tokensPerSecond / this = speedup. */
     plainTokensPerSecond: number | null;
     dpSharePct: number;
     skipSet: number[];
