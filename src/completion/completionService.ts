@@ -14,30 +14,24 @@ import type { CursorContext, CursorPosition, TextView } from "./promptLayout.ts"
 import { buildCursorContext, needsSingleLine } from "./promptLayout.ts";
 import type { Outcome, RequestLog } from "./requestLog.ts";
 import { applyStopRules } from "./stopRules.ts";
+import type { SelectedItem, Suggestion } from "./suggestionLifetime.ts";
+import { SuggestionLifetime } from "./suggestionLifetime.ts";
 
-export interface SelectedItem {
-    /** Where the IntelliSense item's replacement starts on the cursor's line. */
-    startCharacter: number;
-    text: string;
-}
+export type { SelectedItem, Suggestion };
 
 export interface CompletionInput {
     filePath: string;
     languageId: string;
     doc: TextView;
     cursor: CursorPosition;
+    /** The editor's document version: with the path and cursor it tells a re-query from a keystroke. */
+    documentVersion?: number;
     /** Explicit trigger (VS Code's or ours): skip the debounce and the cache. */
     manual: boolean;
     /** Our own "trigger suggestion" command: the user asked for one even while paused. */
     overridePause?: boolean;
     selected?: SelectedItem;
     openFiles(): OpenFile[];
-}
-
-export interface Suggestion {
-    insertText: string;
-    /** Replace from this character of the cursor's line up to the cursor. */
-    replaceFromCharacter: number;
 }
 
 export interface LastCompletion {
@@ -69,6 +63,7 @@ export class CompletionService {
     readonly acceptance = new AcceptanceStats();
     private readonly debounce: AdaptiveDebounce;
     private readonly latest = new LatestRequest();
+    private readonly lifetime = new SuggestionLifetime();
     private background: Background | undefined;
     private inFlight = 0;
     private last: LastCompletion | undefined;
@@ -111,9 +106,22 @@ export class CompletionService {
         const context = withSelectedItem(typed, selected);
         const replaceFromCharacter = selected ? selected.startCharacter : input.cursor.character;
         const leading = selected?.text ?? "";
-        const suggestion = (text: string): Suggestion => ({ insertText: leading + text, replaceFromCharacter });
+        const stateKey = stateKeyOf(input, typed);
+        const verdict = this.lifetime.consider({ stateKey, linePrefix: typed.linePrefix, selected, manual: input.manual });
+        // Logged as "cancelled": a re-query without a keystroke is answered with nothing.
+        if (verdict.kind === "withhold") return void record("cancelled", `withheld: ${verdict.reason}`);
+        if (verdict.kind === "repeat") {
+            record("cached", "the suggestion already shown here (re-query without a keystroke)", { preview: verdict.suggestion.insertText.slice(0, 80) });
+            return verdict.suggestion;
+        }
 
         const signal = this.latest.begin(cancel);
+        const suggestion = (text: string): Suggestion => {
+            const answer = { insertText: leading + text, replaceFromCharacter };
+            // Re-queries at this same state repeat it (see SuggestionLifetime).
+            if (!signal.aborted) this.lifetime.shown(stateKey, answer);
+            return answer;
+        };
         if (!input.manual) {
             await this.prefetchReaching(context, signal);
             const hit = this.cache.get(context.prefix, context.suffix);
@@ -168,6 +176,8 @@ export class CompletionService {
     cancelAll(): void {
         this.latest.abort();
         this.dropBackground();
+        // Whatever was shown came from work that is now stopped (pause, model switch).
+        this.lifetime.reset();
     }
 
     /**
@@ -276,6 +286,13 @@ export class CompletionService {
         this.background?.controller.abort();
         this.background = undefined;
     }
+}
+
+/** Equal for two queries exactly when nothing was typed and the cursor stayed put. */
+function stateKeyOf(input: CompletionInput, typed: CursorContext): string {
+    // Without a version (not an editor), the text around the cursor stands in for it.
+    const version = input.documentVersion ?? `${typed.prefix}\u0000${typed.suffix}`;
+    return `${input.filePath}\u0000${version}\u0000${input.cursor.line}:${input.cursor.character}`;
 }
 
 /** The context as if the IntelliSense widget's selected item were accepted (VS Code only shows ghost text that extends it). */

@@ -65,6 +65,7 @@ export class ClaspInlineProvider implements vscode.InlineCompletionItemProvider 
             languageId: document.languageId,
             doc: { lineCount: document.lineCount, lineAt: (line) => document.lineAt(line).text },
             cursor: { line: position.line, character: position.character },
+            documentVersion: document.version,
             manual: false,
             openFiles: () => this.openFiles(),
         };

@@ -31,7 +31,7 @@ export const outcomeExplanations: Record<Outcome, string> = {
     cached: "A suggestion was shown from the cache (no engine request).",
     filtered: "The model answered, but the stop rules removed everything (it only repeated existing code).",
     empty: "The model produced no text here.",
-    cancelled: "A newer keystroke cancelled this request before it finished.",
+    cancelled: "A newer keystroke cancelled this request, or VS Code asked again without one after the suggestion was dismissed.",
     error: "The engine reported an error.",
     paused: "Completions are paused (status bar menu → Resume).",
     languageDisabled: "Completions are turned off for this language (clasp.enable).",

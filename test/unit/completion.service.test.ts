@@ -76,8 +76,15 @@ function setup(settings: Record<string, unknown> = {}) {
 }
 
 /** Asks for a suggestion, answers the engine request with `answer`, and lets the prefetch start. */
-async function showSuggestion(s: ReturnType<typeof setup>, text: string, line: number, character: number, answer: string) {
-    const pending = s.service.provide(input(text, line, character));
+async function showSuggestion(
+    s: ReturnType<typeof setup>,
+    text: string,
+    line: number,
+    character: number,
+    answer: string,
+    extra: Partial<CompletionInput> = {},
+) {
+    const pending = s.service.provide(input(text, line, character, extra));
     await settle();
     s.engine.calls.at(-1)!.answer(answer);
     const shown = await pending;
@@ -281,5 +288,70 @@ describe("completion service", () => {
         void off.service.provide(input("x", 0, 1, { openFiles: () => files }));
         await settle();
         assert.equal(off.engine.calls[0]!.params.extraContext, undefined);
+    });
+
+    describe("re-queries without a keystroke (IntelliSense opening or closing, Escape)", () => {
+        const line = "const n = prices.";
+        const at = (extra: Partial<CompletionInput> = {}) => input(line, 0, 17, { documentVersion: 7, ...extra });
+        const item = { startCharacter: 17, text: "at" };
+
+        it("after Escape closes IntelliSense, shows nothing there, even from the cache, until a keystroke", async () => {
+            const { engine, service } = setup();
+            const first = service.provide(at({ selected: item }));
+            await settle();
+            engine.calls[0]!.answer("(0);");
+            assert.deepEqual(await first, { insertText: "at(0);", replaceFromCharacter: 17 });
+            const requests = engine.calls.length;
+
+            // Escape closed the widget: VS Code asks again at the same version and cursor.
+            assert.equal(await service.provide(at()), undefined);
+            // The widget reopening (or any later re-query) does not bring it back either.
+            assert.equal(await service.provide(at({ selected: item })), undefined);
+            assert.equal(await service.provide(at()), undefined);
+            assert.equal(engine.calls.length, requests, "a dismissed position sent a new engine request");
+
+            // A keystroke (a new version) is asked afresh.
+            const typed = service.provide(input(line + "a", 0, 18, { documentVersion: 8 }));
+            await settle();
+            assert.equal(engine.calls.length, requests + 1);
+            engine.calls.at(-1)!.answer("t(1);");
+            assert.equal((await typed)?.insertText, "t(1);");
+        });
+
+        it("a manual trigger after Escape asks the engine again", async () => {
+            const { engine, service } = setup();
+            const first = service.provide(at({ selected: item }));
+            await settle();
+            engine.calls[0]!.answer("(0);");
+            await first;
+            assert.equal(await service.provide(at()), undefined);
+            const manual = service.provide(at({ manual: true }));
+            await settle();
+            engine.calls.at(-1)!.answer(".length;");
+            assert.equal((await manual)?.insertText, ".length;");
+        });
+
+        it("keeps the shown suggestion when VS Code asks again after the cache was cleared", async () => {
+            const s = setup();
+            const shown = await showSuggestion(s, line, 0, 17, "reduce((a, b) => a + b);", { documentVersion: 7 });
+            const requests = s.engine.calls.length;
+            s.service.cache.clear();
+            assert.deepEqual(await s.service.provide(at()), shown);
+            assert.equal(s.engine.calls.length, requests, "a re-query without a keystroke sent a new engine request");
+        });
+
+        it("IntelliSense opening by itself keeps the suggestion it starts, and never swaps in a different one", async () => {
+            const starting = setup();
+            await showSuggestion(starting, line, 0, 17, "at(-1);", { documentVersion: 7 });
+            const requests = starting.engine.calls.length;
+            assert.deepEqual(await starting.service.provide(at({ selected: item })), { insertText: "at(-1);", replaceFromCharacter: 17 });
+            assert.equal(starting.engine.calls.length, requests);
+
+            const other = setup();
+            await showSuggestion(other, line, 0, 17, "reduce((a, b) => a + b);", { documentVersion: 7 });
+            const before = other.engine.calls.length;
+            assert.equal(await other.service.provide(at({ selected: item })), undefined);
+            assert.equal(other.engine.calls.length, before, "IntelliSense opening sent a request for a different suggestion");
+        });
     });
 });
