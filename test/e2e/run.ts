@@ -1,7 +1,7 @@
 // `npm run test:e2e`: a person's first minute with CLaSp Complete, in Debian chromium against a
 // code-server on 127.0.0.1 with the extension loaded from this repository and the fixture model:
-// status bar, ghost text while typing, Tab to accept, settings panel slider and its two-way sync,
-// the panel in light and high-contrast themes. Screenshots go to
+// status bar, ghost text while typing, Tab to accept, Escape dismissing it for good, settings panel
+// slider and its two-way sync, the panel in light and high-contrast themes. Screenshots go to
 // test-results/. Prints one line per scenario and ends with "N passed, N failed".
 import { mkdirSync } from "node:fs";
 import path from "node:path";
@@ -21,6 +21,9 @@ const SAMPLE_TEXT = "// Shopping cart helpers\nexport function cartTotal(prices:
 const TYPED = "    const count = prices.";
 /** Model load plus the first completion on 2 shared cores. */
 const GHOST_TEXT_TIMEOUT_MS = 120_000;
+/** VS Code may flash its own copy of the suggestion right after Escape; what counts is what follows. */
+const AFTER_ESCAPE_GRACE_MS = 500;
+const STAYS_DISMISSED_MS = 1_500;
 
 interface Outcome {
     name: string;
@@ -69,6 +72,23 @@ async function main(): Promise<number> {
         const firstBelow = shown.below.split("\n")[0]!.trim();
         if (firstBelow !== "") await waitForLineContaining(page, firstBelow);
         await shoot(page, "e2e-accepted");
+    });
+
+    await scenario("Escape dismisses the ghost text until the next keystroke", async () => {
+        await page.keyboard.press("Control+End");
+        await page.keyboard.press("Enter");
+        await page.keyboard.type("    const first = prices.", { delay: 30 });
+        await waitForGhostText(page, GHOST_TEXT_TIMEOUT_MS);
+        await page.keyboard.press("Escape");
+        await page.waitForTimeout(AFTER_ESCAPE_GRACE_MS);
+        const deadline = Date.now() + STAYS_DISMISSED_MS;
+        while (Date.now() < deadline) {
+            const ghost = await ghostText(page);
+            if (ghost.inline.trim() !== "" || ghost.below.trim() !== "") {
+                throw new Error(`ghost text came back after Escape without a keystroke: ${JSON.stringify(ghost)}`);
+            }
+            await page.waitForTimeout(50);
+        }
     });
 
     await scenario("status bar shows the CLaSp item, ready after a completion", async () => {
