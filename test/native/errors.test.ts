@@ -4,7 +4,7 @@ import type { Llama, LlamaModel } from "node-llama-cpp";
 import { fixturePresets } from "../../src/fixtures/index.ts";
 import { claspBindingsOf } from "../../src/engine/native/bindings.ts";
 import {
-    ClaspArgumentError, ClaspBuildMissingError, ClaspUnsupportedError, createClaspNative, loadClaspLlama, supportsLayerSkip,
+    CLASP_PATCH_VERSION, ClaspArgumentError, ClaspBuildMissingError, ClaspUnsupportedError, createClaspNative, loadClaspLlama, supportsLayerSkip,
 } from "../../src/engine/native/index.ts";
 import { ensureUnsupportedArchitectureModel } from "./foreignArchitecture.ts";
 import { loadFixtureModel, openSession, patchedLlama, promptTokens, type Session } from "./nativeHarness.ts";
@@ -27,6 +27,14 @@ describe("native CLaSp: clear errors", function () {
         const unpatched = { _bindings: { getGpuType: () => false } } as unknown as Llama;
         assert.throws(() => claspBindingsOf(unpatched), (error: unknown) =>
             error instanceof ClaspBuildMissingError && /not the CLaSp-patched build/.test(error.message) && /npm run build:native/.test(error.message));
+    });
+
+    it("a patched binary of another patch version is refused, naming both versions", async () => {
+        const real = (await patchedLlama() as unknown as { _bindings: object })._bindings;
+        // the addon's exports are non-enumerable: inherit them and shadow only the version
+        const stale = { _bindings: Object.create(real, { claspPatchVersion: { value: CLASP_PATCH_VERSION + 1 } }) } as unknown as Llama;
+        assert.throws(() => claspBindingsOf(stale), (error: unknown) => error instanceof ClaspBuildMissingError &&
+            error.message.includes(`patch version ${CLASP_PATCH_VERSION + 1}, this code needs ${CLASP_PATCH_VERSION}`));
     });
 
     it("an unsupported architecture: supportsLayerSkip is false and createClaspNative throws a clear error", async () => {

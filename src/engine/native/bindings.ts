@@ -100,12 +100,12 @@ function internal(owner: object, field: string, what: string): unknown {
 }
 
 /** The addon exports of `llama`, checked to be our patched build of the expected version. */
-export function claspBindingsOf(llama: Llama, { requireVersion = true } = {}): ClaspBindings {
+export function claspBindingsOf(llama: Llama): ClaspBindings {
     const bindings = internal(llama, "_bindings", "addon bindings") as Partial<ClaspBindings>;
     const missing = REQUIRED_FUNCTIONS.filter(name => typeof bindings[name] !== "function");
     if (missing.length > 0)
         throw new ClaspBuildMissingError(`the loaded llama.cpp binary is not the CLaSp-patched build (missing ${missing.join(", ")})`);
-    if (requireVersion && bindings.claspPatchVersion !== CLASP_PATCH_VERSION)
+    if (bindings.claspPatchVersion !== CLASP_PATCH_VERSION)
         throw new ClaspBuildMissingError(`the loaded build has patch version ${bindings.claspPatchVersion}, this code needs ${CLASP_PATCH_VERSION}`);
     return bindings as ClaspBindings;
 }

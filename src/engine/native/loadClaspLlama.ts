@@ -35,10 +35,12 @@ export async function loadClaspLlama(options: LoadClaspLlamaOptions = {}): Promi
     } catch (error) {
         throw new ClaspBuildMissingError(`no local build tagged NLC_CLASP=${CLASP_PATCH_VERSION} for gpu "${gpu}" could be loaded`, { cause: error });
     }
-    const bindings = claspBindingsOf(llama, { requireVersion: false });
-    if (bindings.claspPatchVersion !== CLASP_PATCH_VERSION) {
+    try {
+        claspBindingsOf(llama);
+    } catch (error) {
+        // an unpatched or stale binary is never kept loaded
         await llama.dispose();
-        throw new ClaspBuildMissingError(`the loaded build has patch version ${bindings.claspPatchVersion}, this code needs ${CLASP_PATCH_VERSION}`);
+        throw error;
     }
     return llama;
 }
