@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Engine } from "../engine/engine.ts";
 import { splitAtCursor } from "../engine/cursor.ts";
-import { resolveModel } from "../engine/modelSource.ts";
+import { resolveModel } from "./modelSource.ts";
 import type { SpeculationMode } from "../engine/protocol.ts";
 
 const usage = "usage: npm run complete -- --file F --line N --column C [--model PATH|URI] [--mode off|clasp|lookup|hybrid|auto] [--max-tokens N] [--threads N]";

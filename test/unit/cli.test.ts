@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -37,6 +37,18 @@ describe("npm run complete (CLI)", function () {
         const run = complete(["--file", source, "--line", "2", "--column", "10", "--threads", "1", "--max-tokens", "4"], { HOME: dir });
         assert.equal(run.code, 0, run.stderr);
         assert.match(run.stderr, /No model configured: using a generated random-weight fixture model/);
+    });
+
+    it("with no model configured, uses the default model once it was downloaded", async () => {
+        const home = await mkdtemp(join(tmpdir(), "clasp-home-"));
+        const models = join(home, ".cache", "clasp-complete", "models");
+        await mkdir(models, { recursive: true });
+        // The name node-llama-cpp's downloader gives the default URI's file.
+        await copyFile(await ensureFixture("nofim"), join(models, "hf_TheBloke_deepseek-coder-1.3b-base.Q4_K_M.gguf"));
+        const run = complete(["--file", source, "--line", "2", "--column", "10", "--threads", "1", "--max-tokens", "4"], { HOME: home });
+        assert.equal(run.code, 0, run.stderr);
+        assert.doesNotMatch(run.stderr, /No model configured/);
+        assert.match(run.stderr, /· prefix-only ·/, "the downloaded (FIM-less) model was used, not the FIM fixture");
     });
 
     it("a missing model file: one clear line and a non-zero exit", () => {

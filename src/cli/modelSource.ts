@@ -1,0 +1,40 @@
+// Where the CLI's model comes from: a local path, a URI to download (only when the user gave
+// it), the default model if the user downloaded it earlier, or, with none of these, a generated
+// fixture model so everything still runs offline (and says so). The setting is read exactly as
+// the extension reads `clasp.model`.
+import { homedir } from "node:os";
+import { resolve } from "node:path";
+import { resolveModelFile } from "node-llama-cpp";
+import { ensureFixture } from "../fixtures/index.ts";
+import { downloadModel } from "../engine/download.ts";
+import { interpretModelSetting } from "../ui/modelPresets.ts";
+
+export interface ResolvedModel {
+    path: string;
+    /** Set when the model is not what the user configured (the offline fixture). */
+    note?: string;
+}
+
+export async function resolveModel(
+    setting: string,
+    options: { downloadDirectory: string; onDownloadProgress?(downloaded: number, total: number): void },
+): Promise<ResolvedModel> {
+    const request = interpretModelSetting(setting, homedir());
+    if (request.kind === "path") return { path: resolve(request.path) };
+    if (request.kind === "uri") {
+        const { path } = await downloadModel(
+            { uri: request.uri, directory: options.downloadDirectory },
+            { onProgress: (p) => options.onDownloadProgress?.(p.downloadedBytes, p.totalBytes) },
+        );
+        return { path };
+    }
+    // node-llama-cpp knows the local file name it gives a URI; with download off it only looks.
+    const downloaded = await resolveModelFile(request.uri, { directory: options.downloadDirectory, download: false, cli: false })
+        .catch(() => undefined);
+    if (downloaded) return { path: downloaded };
+    return {
+        path: await ensureFixture("rand"),
+        note: `No model configured: using a generated random-weight fixture model (its output is noise). ` +
+            `Download a real one with --model ${request.uri}`,
+    };
+}
