@@ -1,9 +1,10 @@
 // The GGUF writer's bytes, the reader, the tensor encodings and the fixture builder's structure,
 // checked without loading llama.cpp.
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
+import { readGgufFileInfo } from "node-llama-cpp";
 import {
     buildFixtureModel, byteToUnicode, llamaCppVocabFile, decodeTensor, encodeTensor, ensureFixture, fixturePresets, fromHalfBits, gguf,
     metadataString, parseGguf, readGgufFile, readTensorValues, toHalfBits, withIdentityLayersRemoved, writeGguf,
@@ -64,6 +65,32 @@ describe("fixtures: GGUF writer and reader", () => {
         ]);
         assert.deepEqual(readTensorValues(file, "matrix"), values);
         assert.deepEqual(readTensorValues(file, "odd"), Float32Array.of(1, 2, 3));
+    });
+
+    // Writer and reader share one type table, so a wrong id would survive the round trip above.
+    it("writes what node-llama-cpp's own GGUF parser reads back: values, tensor infos, tensor data", async () => {
+        const dir = await mkdtemp(join(tmpdir(), "clasp-gguf-"));
+        try {
+            const path = join(dir, "document.gguf");
+            await writeFile(path, bytes);
+            const info = await readGgufFileInfo(path, { sourceType: "filesystem", logWarnings: false, spliceSplitFiles: false });
+            assert.equal(info.version, 3);
+            assert.deepEqual(info.metadata, {
+                test: {
+                    u8: 200, i32: -123456, u32: 4000000000, f32: 0.5, bool: true, string: "héllo ✓",
+                    strings: ["a", "", "Ġb"], i32s: [-1, 0, 7], bools: [false, true], f32s: [1.5, -2],
+                },
+            });
+            const tensors = info.fullTensorInfo ?? [];
+            assert.deepEqual(tensors.map(t => [t.name, t.dimensions.map(Number), t.ggmlType, Number(t.offset)]), [
+                ["odd", [3], 0, 0], ["matrix", [32, 3], 0, 32], ["half", [32, 3], 1, 32 + 384],
+            ]);
+            const matrix = tensors[1]!;
+            const start = Number(matrix.fileOffset);
+            assert.deepEqual(bytes.subarray(start, start + 384), new Uint8Array(values.buffer));
+        } finally {
+            await rm(dir, { recursive: true, force: true });
+        }
     });
 
     it("rejects bad input with clear errors", () => {
