@@ -213,7 +213,6 @@ class ClaspOptimizeWorker : public ClaspWorker {
             Napi::Object out = Napi::Object::New(Env());
             out.Set("mask", toUint8Array(Env(), result.mask));
             out.Set("cosine", Napi::Number::New(Env(), result.cosine));
-            out.Set("decodes", Napi::Number::New(Env(), result.decodes));
             out.Set("ms", Napi::Number::New(Env(), ms));
             deferred.Resolve(out);
         }
@@ -248,7 +247,6 @@ static Napi::Object draftResultObject(const Napi::Env& env, const clasp::draft_r
     out.Set("tokens", toUint32Array(env, result.tokens));
     out.Set("confidence", toFloat32Array(env, result.confidence));
     if (wantProbabilities) out.Set("probabilities", toFloat32Array(env, result.probabilities));
-    out.Set("decodes", Napi::Number::New(env, result.decodes));
     return out;
 }
 

@@ -221,7 +221,6 @@ engine_error optimize(llama_context * ctx, llama_seq_id seq_id, llama_pos pos, c
         if (ell >= 1) {
             // RUN[j] = f_{i-1}(g[i-1][j]) for j = 1..ell, all in one single-layer decode
             engine_error err = eval_layer(ctx, seqs, i - 1, prev.data() + E, ell, run.data());
-            result.decodes++;
             if (!err.ok()) {
                 return err;
             }
@@ -326,7 +325,6 @@ engine_error draft(llama_context * ctx, llama_seq_id seq_id, const draft_params 
         batch.n_tokens = n;
         next_pos += n;
         const int status = llama_decode(ctx, batch);
-        result.decodes++;
         return status == 0 ? engine_error{} : decode_error(status);
     };
 

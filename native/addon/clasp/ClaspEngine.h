@@ -80,7 +80,6 @@ engine_error eval_layer(llama_context * ctx, tmp_seqs & seqs, int32_t il, const 
 struct optimize_result {
     std::vector<uint8_t> mask;   // n_layer entries, exactly n_skip ones
     float                cosine = 0.0f; // cos(g[L][M], x_L)
-    int32_t              decodes = 0;
 };
 
 // Algorithm 1 of CLaSp: hidden = x_0..x_L of the token at `pos` (already in the KV of seq_id).
@@ -102,7 +101,6 @@ struct draft_result {
     std::vector<llama_token> tokens;
     std::vector<float>       confidence;      // probability of each drafted token
     std::vector<float>       probabilities;   // tokens.size()*n_vocab, when asked
-    int32_t                  decodes = 0;
 };
 
 engine_error draft(llama_context * ctx, llama_seq_id seq_id, const draft_params & params, draft_result & result);

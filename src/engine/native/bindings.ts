@@ -44,7 +44,13 @@ export interface NativeDraftResult {
     tokens: Uint32Array;
     confidence: Float32Array;
     probabilities?: Float32Array;
-    decodes: number;
+    ms: number;
+}
+
+export interface NativeOptimizeResult {
+    mask: Uint8Array;
+    /** cos(state with the chosen layers skipped, full-model x_L) */
+    cosine: number;
     ms: number;
 }
 
@@ -79,8 +85,7 @@ export interface ClaspBindings {
     claspModelSupportsLayerSkip(model: NativeModel): boolean;
     claspSetCapture(ctx: NativeContext, on: boolean): void;
     claspReadHiddenStates(ctx: NativeContext, seqId: number, pos: number): Float32Array | null;
-    claspOptimize(ctx: NativeContext, seqId: number, pos: number, hidden: Float32Array, numSkip: number):
-        Promise<{ mask: Uint8Array; cosine: number; decodes: number; ms: number }>;
+    claspOptimize(ctx: NativeContext, seqId: number, pos: number, hidden: Float32Array, numSkip: number): Promise<NativeOptimizeResult>;
     claspEvalLayerCandidates(ctx: NativeContext, seqId: number, pos: number, layer: number, candidates: Float32Array): Promise<Float32Array>;
     claspDraft(ctx: NativeContext, seqId: number, options: NativeDraftOptions): Promise<NativeDraftResult>;
     claspStep(ctx: NativeContext, seqId: number, options: NativeStepOptions): Promise<NativeStepResult>;

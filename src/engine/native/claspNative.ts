@@ -3,7 +3,8 @@
 import type { LlamaContext, LlamaContextSequence, LlamaModel } from "node-llama-cpp";
 import {
     claspBindingsOf, llamaOfModel, nativeContextOf, nativeModelOf, sequenceIdOf, withContextLock,
-    type ClaspBindings, type DraftSettings, type NativeContext, type NativeDraftOptions, type NativeDraftResult, type NativeInfo, type StepOutcome, type StepSettings,
+    type ClaspBindings, type DraftSettings, type NativeContext, type NativeDraftOptions, type NativeDraftResult, type NativeInfo,
+    type NativeOptimizeResult, type StepOutcome, type StepSettings,
 } from "./bindings.ts";
 import { ClaspArgumentError, ClaspUnsupportedError } from "./errors.ts";
 
@@ -14,19 +15,12 @@ export interface DraftOptions extends DraftSettings {
     pending: number[];
 }
 
-export interface DraftResult {
+/** The addon's result with the drafted tokens as plain numbers. */
+export interface DraftResult extends Omit<NativeDraftResult, "tokens"> {
     tokens: number[];
-    confidence: Float32Array;
-    probabilities?: Float32Array;
-    ms: number;
 }
 
-export interface OptimizeResult {
-    mask: Uint8Array;
-    /** cos(state with the chosen layers skipped, full-model x_L) */
-    cosine: number;
-    ms: number;
-}
+export type OptimizeResult = NativeOptimizeResult;
 
 export interface StepOptions extends DraftOptions, StepSettings {}
 export interface StepResult extends DraftResult, StepOutcome {}
@@ -79,13 +73,8 @@ function toNativeDraft(options: DraftOptions, nVocab: number): NativeDraftOption
     };
 }
 
-function fromNativeDraft(result: NativeDraftResult): DraftResult {
-    return {
-        tokens: Array.from(result.tokens),
-        confidence: result.confidence,
-        ...(result.probabilities ? { probabilities: result.probabilities } : {}),
-        ms: result.ms,
-    };
+function withTokenArray<T extends NativeDraftResult>(result: T): Omit<T, "tokens"> & { tokens: number[] } {
+    return { ...result, tokens: Array.from(result.tokens) };
 }
 
 class ClaspNativeImpl implements ClaspNative {
@@ -109,33 +98,17 @@ class ClaspNativeImpl implements ClaspNative {
     }
 
     optimize(pos: number, hidden: Float32Array, numSkip: number): Promise<OptimizeResult> {
-        return this.locked(async () => {
-            const { mask, cosine, ms } = await this.bindings.claspOptimize(this.ctx, this.seqId, pos, hidden, numSkip);
-            return { mask, cosine, ms };
-        });
+        return this.locked(() => this.bindings.claspOptimize(this.ctx, this.seqId, pos, hidden, numSkip));
     }
 
     async draft(options: DraftOptions): Promise<DraftResult> {
         const native = toNativeDraft(options, this.info.nVocab);
-        return this.locked(async () => {
-            return fromNativeDraft(await this.bindings.claspDraft(this.ctx, this.seqId, native));
-        });
+        return this.locked(async () => withTokenArray(await this.bindings.claspDraft(this.ctx, this.seqId, native)));
     }
 
     async step(options: StepOptions): Promise<StepResult> {
         const native = { ...toNativeDraft(options, this.info.nVocab), readPos: options.readPos, runDp: options.runDp ?? false, numSkip: options.numSkip };
-        return this.locked(async () => {
-            const result = await this.bindings.claspStep(this.ctx, this.seqId, native);
-            return {
-                ...fromNativeDraft(result),
-                hidden: result.hidden,
-                dpRan: result.dpRan,
-                mask: result.mask,
-                cosine: result.cosine,
-                dpMs: result.dpMs,
-                draftMs: result.draftMs,
-            };
-        });
+        return this.locked(async () => withTokenArray(await this.bindings.claspStep(this.ctx, this.seqId, native)));
     }
 
     evalLayerCandidates(pos: number, layer: number, candidates: Float32Array): Promise<Float32Array> {
