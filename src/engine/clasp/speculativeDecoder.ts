@@ -60,6 +60,8 @@ interface RoundPlan {
     /** Draft length, or with "none" the most tokens to decode plainly. */
     gamma: number;
     calibrating: boolean;
+    /** What prompt lookup proposed for this round (a lookup draft is its first `gamma` tokens). */
+    proposal: Token[];
 }
 
 const noDraft: Draft = { source: "none", tokens: [], probabilities: [], ms: 0 };
@@ -187,7 +189,7 @@ export class SpeculativeDecoder implements Decoder {
                     continue;
                 }
 
-                const draft = plan ? await this.#makeDraft(plan, pending, startPos, sampling ? input.temperature : undefined, uniform, lookup) : noDraft;
+                const draft = plan ? await this.#makeDraft(plan, pending, startPos, sampling ? input.temperature : undefined, uniform) : noDraft;
                 if (capture) this.#native!.setCapture(true);
                 const inputs = [pending, ...draft.tokens];
                 keepEnd = startPos + inputs.length;
@@ -363,26 +365,28 @@ export class SpeculativeDecoder implements Decoder {
     /** This round's draft source and length; "none" with the plain burst length when nothing is worth drafting. */
     #plan(cap: number, layerSkipFits: boolean, lookup: PromptLookup | undefined): RoundPlan {
         const mode = this.#settings.mode;
-        if (cap <= 0) return { source: "none", gamma: 1, calibrating: false };
-        if (this.#calibrating()) return { source: "none", gamma: calibrationSteps, calibrating: true };
-        const proposal = lookup?.propose(cap).tokens.length ?? 0;
+        if (cap <= 0) return { source: "none", gamma: 1, calibrating: false, proposal: [] };
+        if (this.#calibrating()) return { source: "none", gamma: calibrationSteps, calibrating: true, proposal: [] };
+        // the proposal for the longest draft; a shorter lookup draft is its prefix (the match does not depend on the length)
+        const proposed = lookup?.propose(cap).tokens ?? [];
+        const proposal = proposed.length;
         const skipCount = this.#layerSkip?.options.skipCount ?? 0;
         const layerSkip = this.#layerSkip?.mask != null && layerSkipFits;
         const controller = this.#controller!;
         // Lookup drafts have no confidence to stop on: the controller sets their length (at least 1 in the explicit modes).
         const lookupLength = () => Math.max(1, controller.planFor("lookup", skipCount, proposal).gamma);
-        let plan: RoundPlan = { source: "none", gamma: plainBurstTokens, calibrating: false };
+        let plan: RoundPlan = { source: "none", gamma: plainBurstTokens, calibrating: false, proposal: proposed };
         if (mode === "lookup" || mode === "hybrid") {
-            if (proposal > 0) plan = { source: "lookup", gamma: lookupLength(), calibrating: false };
-            else if (mode === "hybrid" && layerSkip) plan = { source: "layerSkip", gamma: cap, calibrating: false };
+            if (proposal > 0) plan = { ...plan, source: "lookup", gamma: lookupLength() };
+            else if (mode === "hybrid" && layerSkip) plan = { ...plan, source: "layerSkip", gamma: cap };
         } else if (mode === "clasp") {
-            if (layerSkip) plan = { source: "layerSkip", gamma: cap, calibrating: false };
+            if (layerSkip) plan = { ...plan, source: "layerSkip", gamma: cap };
         } else {
             const chosen = controller.plan([
                 { source: "lookup", skipCount, available: proposal },
                 { source: "layerSkip", skipCount, available: layerSkip ? cap : 0 },
             ]);
-            if (chosen.source !== "none") plan = { source: chosen.source, gamma: chosen.gamma, calibrating: false };
+            if (chosen.source !== "none") plan = { ...plan, source: chosen.source, gamma: chosen.gamma };
         }
         this.rolling.setSpeculating(plan.source !== "none" || mode !== "auto");
         return plan;
@@ -394,10 +398,9 @@ export class SpeculativeDecoder implements Decoder {
         startPos: number,
         temperature: number | undefined,
         uniform: () => number,
-        lookup: PromptLookup | undefined,
     ): Promise<Draft> {
         if (plan.source === "lookup") {
-            const tokens = lookup!.propose(plan.gamma).tokens;
+            const tokens = plan.proposal.slice(0, plan.gamma);
             return { source: "lookup", tokens, probabilities: tokens.map(pointMass), ms: 0 };
         }
         if (plan.source !== "layerSkip") return noDraft;
