@@ -61,7 +61,7 @@ export class ClaspInlineProvider implements vscode.InlineCompletionItemProvider 
 
     private inputFor(document: vscode.TextDocument, position: vscode.Position): CompletionInput {
         return {
-            filePath: document.uri.scheme === "file" ? document.uri.fsPath : document.uri.toString(),
+            filePath: pathOf(document.uri),
             languageId: document.languageId,
             doc: { lineCount: document.lineCount, lineAt: (line) => document.lineAt(line).text },
             cursor: { line: position.line, character: position.character },
@@ -81,13 +81,18 @@ export class ClaspInlineProvider implements vscode.InlineCompletionItemProvider 
         return vscode.workspace.textDocuments
             .filter((d) => !d.isClosed && isCompletable(d) && inTabs.has(d.uri.toString()))
             .map((d) => ({
-                path: d.uri.scheme === "file" ? d.uri.fsPath : d.uri.toString(),
+                path: pathOf(d.uri),
                 languageId: d.languageId,
                 // Only a file's head is ever used, so big files are not copied on every request.
                 text: d.getText(new vscode.Range(0, 0, Math.min(d.lineCount, headLines), 0)),
                 lastUsed: this.lastUsed.get(d.uri.toString()) ?? 0,
             }));
     }
+}
+
+/** One spelling for both the current file and the open ones, so extra context can leave the current file out. */
+function pathOf(uri: vscode.Uri): string {
+    return uri.scheme === "file" ? uri.fsPath : uri.toString();
 }
 
 function isCompletable(document: vscode.TextDocument): boolean {
