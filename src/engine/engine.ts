@@ -3,11 +3,11 @@
 // main.ts, and in-process for tests, the CLI and benchmarks.
 import { EventEmitter } from "node:events";
 import { availableParallelism } from "node:os";
-import { GgufInsights, LlamaLogLevel, getLlama, readGgufFileInfo, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from "node-llama-cpp";
-import { prefill, type Decoder, type DecodeOutcome } from "./decoding.ts";
+import { GgufInsights, LlamaLogLevel, getLlama, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from "node-llama-cpp";
+import { prefill, type DecodeOutcome } from "./decoding.ts";
 import { inspectModelFile } from "./modelFile.ts";
 import { downloadModel } from "./download.ts";
-import { buildPrompt, fimTokensOf } from "./promptLayout.ts";
+import { buildPrompt, fimTokensOf, type Prompt } from "./promptLayout.ts";
 import { checkStop } from "./stopRules.ts";
 import { EngineError, cancelledCode } from "./rpc.ts";
 import { Mutex } from "./mutex.ts";
@@ -27,13 +27,6 @@ interface Loaded {
     info: ModelInfo;
 }
 
-/** Chooses the decoder for a request; the speculative engine plugs in here. */
-export type DecoderFactory = (loaded: { model: LlamaModel; context: LlamaContext; sequence: LlamaContextSequence }, settings: SpeculationSettings) => Decoder;
-
-export interface EngineOptions {
-    decoderFactory?: DecoderFactory;
-}
-
 const defaults = { maxTokens: 128, maxLines: 16, answerReserve: 256 };
 
 export class Engine {
@@ -43,12 +36,8 @@ export class Engine {
     private readonly lock = new Mutex();
     private readonly events = new EventEmitter();
 
-    private readonly decoderFactory: DecoderFactory;
-
-    constructor(options: EngineOptions = {}) {
-        this.decoderFactory = options.decoderFactory
-            ?? createClaspDecoderFactory({ onStats: (stats) => this.events.emit("stats", stats) });
-    }
+    /** One speculative decoder per sequence; it streams rolling stats after each request. */
+    private readonly decoderFor = createClaspDecoderFactory({ onStats: (stats) => this.events.emit("stats", stats) });
 
     on<E extends keyof EngineEvents>(event: E, listener: (payload: EngineEvents[E]) => void): () => void {
         this.events.on(event, listener);
@@ -93,7 +82,7 @@ export class Engine {
             const prompt = buildPrompt(loaded.model, request, {
                 maxTokens: promptBudget(loaded.info.contextSize, maxTokens),
             });
-            return this.run(loaded, prompt.tokens, prompt.lookupSource, prompt.usedFim, {
+            return this.run(loaded, prompt, {
                 maxTokens,
                 temperature: request.temperature ?? 0,
                 seed: request.seed,
@@ -113,8 +102,7 @@ export class Engine {
                 maxTokens: promptBudget(loaded.info.contextSize, maxTokens),
                 fim: false,
             });
-            const promptTokens = prompt.tokens;
-            return this.run(loaded, promptTokens, promptTokens, false, {
+            return this.run(loaded, prompt, {
                 maxTokens,
                 temperature: request.temperature ?? 0,
                 seed: request.seed,
@@ -136,9 +124,7 @@ export class Engine {
 
     private async run(
         loaded: Loaded,
-        promptTokens: Token[],
-        lookupSource: Token[],
-        usedFim: boolean,
+        { tokens: promptTokens, lookupSource, usedFim }: Prompt,
         options: {
             maxTokens: number; temperature: number; seed?: number; timeoutMs?: number; mode?: SpeculationSettings["mode"];
             stop: { suffix: string; maxLines: number; singleLine: boolean };
@@ -157,7 +143,7 @@ export class Engine {
         let firstTokenMs = 0;
         const deadline = options.timeoutMs ? started + options.timeoutMs : Infinity;
         const settings = { ...this.settings, ...(options.mode ? { mode: options.mode } : {}) };
-        const decoder = this.decoderFactory(loaded, settings);
+        const decoder = this.decoderFor(loaded, settings);
 
         const outcome: DecodeOutcome = await decoder.decode({
             sequence: loaded.sequence,
@@ -273,7 +259,7 @@ function cancelled(): EngineError {
 async function loadModel(options: LoadOptions, warn: (message: string) => void): Promise<Loaded> {
     const file = await inspectModelFile(options.modelPath);
     const { llama, patched } = await loadLlama(options, warn);
-    const insights = await GgufInsights.from(await readGgufFileInfo(options.modelPath), llama);
+    const insights = await GgufInsights.from(file.gguf, llama);
     if (!insights.isSupportedByLlamaCpp)
         throw new EngineError(`Unsupported model architecture "${file.architecture}" in ${options.modelPath}`, "MODEL_UNSUPPORTED");
     let model: LlamaModel;

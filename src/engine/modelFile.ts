@@ -2,13 +2,14 @@
 // of a native abort: missing path, directory, empty/non-GGUF bytes, a header that does not
 // parse, tensor data past the end of the file (truncated download).
 import { open, stat } from "node:fs/promises";
-import { readGgufFileInfo } from "node-llama-cpp";
+import { readGgufFileInfo, type GgufFileInfo } from "node-llama-cpp";
 import { EngineError } from "./rpc.ts";
 
 export interface ModelFileSummary {
     architecture: string;
     name: string;
-    sizeBytes: number;
+    /** The parsed header, so loading need not read it again. */
+    gguf: GgufFileInfo;
 }
 
 export class ModelFileError extends EngineError {
@@ -29,7 +30,7 @@ export async function inspectModelFile(path: string): Promise<ModelFileSummary> 
     if (magic !== ggufMagic)
         throw new ModelFileError(`Not a GGUF model file (starts with ${JSON.stringify(magic)}): ${path}`, "MODEL_NOT_GGUF");
 
-    let gguf: Awaited<ReturnType<typeof readGgufFileInfo>>;
+    let gguf: GgufFileInfo;
     try {
         gguf = await readGgufFileInfo(path, { sourceType: "filesystem", logWarnings: false, spliceSplitFiles: false });
     } catch (error) {
@@ -45,7 +46,7 @@ export async function inspectModelFile(path: string): Promise<ModelFileSummary> 
     if (headerBytes > 0 && headerBytes + lastOffset >= info.size)
         throw new ModelFileError(`Truncated GGUF file (tensor data ends past ${info.size} bytes): ${path}`, "MODEL_CORRUPT");
 
-    return { architecture, name: String(gguf.metadata?.general?.name ?? ""), sizeBytes: info.size };
+    return { architecture, name: String(gguf.metadata?.general?.name ?? ""), gguf };
 }
 
 async function readMagic(path: string): Promise<string> {

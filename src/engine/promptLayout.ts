@@ -73,28 +73,39 @@ function keepStart(tokens: Token[], max: number): Token[] {
 }
 
 /**
- * Keeps the end of `text` within `max` tokens, cutting at a line start so the window's first
- * tokens stay identical between keystrokes (the KV cache survives typing at the cursor).
+ * Keeps the end of `text` within `max` tokens, dropping whole 16-line chunks from the top so the
+ * window's first tokens stay identical between keystrokes (the KV cache survives typing at the
+ * cursor). Runs on every keystroke, so it tokenizes twice in the usual case: once to measure,
+ * once the window it estimates from that measurement.
  */
 function keepEndAtLine(model: LlamaModel, text: string, max: number): Token[] {
     if (max <= 0 || !text) return [];
-    // A huge file never reaches the tokenizer whole: no token is shorter than a byte, and code
-    // averages over 3 characters per token, so 16 characters per token is ample.
-    const charLimit = max * 16;
-    if (text.length > charLimit) {
-        const cut = text.length - charLimit;
-        const lineStart = text.indexOf("\n", cut);
-        text = text.slice(lineStart >= 0 ? lineStart + 1 : cut);
-    }
-    const tokens = model.tokenize(text, false);
-    if (tokens.length <= max) return tokens;
-    // Drop whole lines from the top, in chunks of 16 lines, until it fits.
     const lines = text.split(/(?<=\n)/);
-    let start = 0;
-    let kept = tokens;
-    while (kept.length > max && start < lines.length) {
-        start = Math.min(lines.length, start + 16);
-        kept = model.tokenize(lines.slice(start).join(""), false);
+    const charsFrom = new Array<number>(lines.length + 1).fill(0);
+    for (let i = lines.length - 1; i >= 0; i--) charsFrom[i] = charsFrom[i + 1]! + lines[i]!.length;
+    const chunk = 16;
+    const lastStart = Math.floor((lines.length - 1) / chunk) * chunk;
+    const startWithin = (chars: number, from: number) => {
+        let start = from;
+        while (start < lastStart && charsFrom[start]! > chars) start += chunk;
+        return start;
+    };
+    const tokenizeFrom = (start: number) => model.tokenize(lines.slice(start).join(""), false);
+
+    // No token is shorter than a byte and code averages over 3 characters per token, so a huge
+    // file never reaches the tokenizer whole.
+    let start = startWithin(max * 16, 0);
+    // Even the last chunk is longer than that (minified code): keep its end.
+    if (charsFrom[start]! > max * 16) return model.tokenize(text.slice(-max * 16), false).slice(-max);
+    let kept = tokenizeFrom(start);
+    if (kept.length > max) {
+        const charsPerToken = charsFrom[start]! / kept.length;
+        start = startWithin(Math.floor(max * charsPerToken), start);
+        kept = tokenizeFrom(start);
+    }
+    while (kept.length > max && start < lastStart) {
+        start += chunk;
+        kept = tokenizeFrom(start);
     }
     return kept.length > max ? kept.slice(-max) : kept;
 }

@@ -76,6 +76,29 @@ describe("engine: plain completion on generated fixtures", function () {
         }
     });
 
+    it("trims a long prefix at 16-line chunks, stable while typing on the cursor line", async () => {
+        const llama = await getLlama({ gpu: false });
+        const model = await llama.loadModel({ modelPath: await ensureFixture("rand") });
+        try {
+            const above = Array.from({ length: 400 }, (_, i) => `const value${i} = compute(${i}, "${"x".repeat(i % 7)}");\n`).join("");
+            const budget = { maxTokens: 2000 };
+            const layout = (cursorLine: string) => buildPrompt(model, { prefix: above + cursorLine, suffix: "\n}" }, budget);
+            const [before, after] = [layout("  ret"), layout("  retu")];
+            assert.ok(before.tokens.length <= 2000, `${before.tokens.length} tokens`);
+            const pre = before.tokens.indexOf(model.tokens.infill.prefix!);
+            const suf = before.tokens.indexOf(model.tokens.infill.suffix!);
+            const keptText = model.detokenize(before.tokens.slice(pre + 1, suf));
+            const firstKeptLine = Number(/^const value(\d+) =/.exec(keptText)?.[1]);
+            assert.ok(firstKeptLine > 0 && firstKeptLine % 16 === 0, `window starts at line ${firstKeptLine}: ${JSON.stringify(keptText.slice(0, 60))}`);
+            assert.ok(above.endsWith(keptText), "the kept text is the end of the prefix");
+            assert.deepEqual(after.tokens.slice(0, suf + 1), before.tokens.slice(0, suf + 1), "a keystroke keeps the window");
+            const minified = buildPrompt(model, { prefix: "x=1;".repeat(50_000), suffix: "" }, budget);
+            assert.ok(minified.tokens.length > 100 && minified.tokens.length <= 2000, `minified: ${minified.tokens.length}`);
+        } finally {
+            await model.dispose();
+        }
+    });
+
     it("cancels mid-generation and the next request equals a fresh one", async () => {
         const request = { prompt: "function main() {\n", maxTokens: 40 };
         const reference = await fim.generate(request);
@@ -89,6 +112,7 @@ describe("engine: plain completion on generated fixtures", function () {
     it("streams generated text for the generate command", async () => {
         const chunks: string[] = [];
         const result = await fim.generate({ prompt: "// add two numbers\n", maxTokens: 10 }, undefined, (t) => chunks.push(t));
+        assert.ok(result.text.length > 0 && chunks.length > 0, "something was generated and streamed");
         assert.equal(chunks.join(""), result.text);
     });
 });
