@@ -101,4 +101,22 @@ describe("native CLaSp: DP and draft", function () {
             assert.equal(row[token], a.confidence[i]);
         });
     });
+
+    it("a native call leaves capture as JS set it for node-llama-cpp's next decode (its own decodes never capture)", async () => {
+        const { native, sequence } = session;
+        const draft = { startPos: prompt.length, mask: maskOf(native.info.nLayer, identityLayers), maxTokens: 3, minConfidence: 0 };
+        await sequence.clearHistory();
+        await sequence.evaluateWithoutGeneratingNewTokens(prompt);
+        native.setCapture(true);
+        try {
+            await native.draft({ ...draft, pending: [greedy[0]!] });
+            await sequence.evaluateWithoutGeneratingNewTokens([greedy[0]!]);
+            assert.ok(native.readHiddenStates(prompt.length), "capture was on before the draft but off after it");
+        } finally {
+            native.setCapture(false);
+        }
+        await native.draft({ ...draft, startPos: prompt.length + 1, pending: [greedy[1]!] });
+        await sequence.evaluateWithoutGeneratingNewTokens([greedy[1]!]);
+        assert.equal(native.readHiddenStates(prompt.length + 1), null, "capture was off before the draft but on after it");
+    });
 });
