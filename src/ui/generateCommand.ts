@@ -73,7 +73,7 @@ async function streamInto(editor: vscode.TextEditor, at: vscode.Position, lead: 
         while (pending.length > 0 && !foreignEdit) {
             const text = pending;
             pending = "";
-            const lengthBefore = doc.getText().length;
+            const lengthBefore = documentLength(doc);
             applying = true;
             const end = doc.positionAt(startOffset + insertedLength);
             const ok = await editor.edit((b) => b.insert(end, text), { undoStopBefore: false, undoStopAfter: false });
@@ -84,7 +84,7 @@ async function streamInto(editor: vscode.TextEditor, at: vscode.Position, lead: 
                 controller.abort();
                 return;
             }
-            insertedLength += doc.getText().length - lengthBefore;
+            insertedLength += documentLength(doc) - lengthBefore;
             streamed += text;
         }
     };
@@ -144,6 +144,11 @@ async function streamInto(editor: vscode.TextEditor, at: vscode.Position, lead: 
             void vscode.window.showErrorMessage(`CLaSp: generation failed: ${failure}`);
         }
     }
+}
+
+/** The document's length in characters without copying its text (this runs once per streamed piece). */
+function documentLength(doc: vscode.TextDocument): number {
+    return doc.offsetAt(doc.lineAt(doc.lineCount - 1).range.end);
 }
 
 /** The streamed text as the stop rules would keep it (e.g. nothing past the end of the block). */
