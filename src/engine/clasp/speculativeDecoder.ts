@@ -43,7 +43,6 @@ export interface DecoderTotals {
     accepted: number;
     /** Time spent drafting with skipped layers (lookup drafts cost ~0 and are not timed). */
     layerSkipDraftMs: number;
-    layerSkipDrafted: number;
     dpRuns: number;
     dpMs: number;
 }
@@ -81,7 +80,7 @@ export class SpeculativeDecoder implements Decoder {
     #layerSkip?: LayerSkipDrafter;
     #plainStepsInWindow = 0;
     #tokensInWindow = 0;
-    readonly totals: DecoderTotals = { rounds: 0, draftRounds: 0, drafted: 0, accepted: 0, layerSkipDraftMs: 0, layerSkipDrafted: 0, dpRuns: 0, dpMs: 0 };
+    readonly totals: DecoderTotals = { rounds: 0, draftRounds: 0, drafted: 0, accepted: 0, layerSkipDraftMs: 0, dpRuns: 0, dpMs: 0 };
 
     constructor(settings: SpeculationSettings, deps: SpeculationDeps = {}) {
         this.#native = deps.native;
@@ -321,10 +320,7 @@ export class SpeculativeDecoder implements Decoder {
         if (draft.tokens.length > 0) totals.draftRounds++;
         totals.drafted += draft.tokens.length;
         totals.accepted += accepted;
-        if (draft.source === "layerSkip") {
-            totals.layerSkipDraftMs += draft.ms;
-            totals.layerSkipDrafted += draft.tokens.length;
-        }
+        if (draft.source === "layerSkip") totals.layerSkipDraftMs += draft.ms;
     }
 
     #usesLookup(): boolean {
