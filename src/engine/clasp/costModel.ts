@@ -68,23 +68,19 @@ export class VerifyCostTable {
 
     /** Milliseconds of a plain (one-token) step, if known. */
     get stepMs(): number | undefined {
-        return this.#byBatch.get(1)?.value ?? this.#estimateMs(1);
+        return this.#byBatch.get(1)?.value ?? this.estimateMs(1);
     }
 
     ratio(batchSize: number): number {
         if (batchSize <= 1) return 1;
         const step = this.stepMs;
-        const ms = this.#estimateMs(batchSize);
+        const ms = this.estimateMs(batchSize);
         if (step === undefined || ms === undefined || step <= 0) return 1 + this.priorSlope * (batchSize - 1);
         return Math.max(1, ms / step);
     }
 
     /** Estimated milliseconds of one verify batch of this size (undefined before any measurement). */
     estimateMs(batchSize: number): number | undefined {
-        return this.#estimateMs(batchSize);
-    }
-
-    #estimateMs(batchSize: number): number | undefined {
         const points = [...this.#byBatch.entries()]
             .map(([n, average]) => [n, average.value] as const)
             .filter((point): point is readonly [number, number] => point[1] !== undefined)
