@@ -82,7 +82,7 @@ export class CompletionService {
     async provide(input: CompletionInput, cancel?: AbortSignal): Promise<Suggestion | undefined> {
         const started = this.now();
         const config = this.deps.config();
-        const record = (outcome: Outcome, detail: string, extra: { preview?: string; stopReason?: string } = {}) =>
+        const record = (outcome: Outcome, detail: string, extra: { preview?: string } = {}) =>
             this.deps.log.add({
                 at: started,
                 file: input.filePath,
@@ -163,11 +163,11 @@ export class CompletionService {
         const timing = `debounce ${wait} ms, engine ${engineMs} ms of ${roundTrip} ms round trip`;
         const detail = `engine stop: ${result.stopReason}, ${result.generatedTokens} tokens; ${timing}${rules}`;
         if (processed.text.length === 0) {
-            return void record(result.text.trim().length > 0 ? "filtered" : "empty", detail, { stopReason: result.stopReason });
+            return void record(result.text.trim().length > 0 ? "filtered" : "empty", detail);
         }
         this.cache.set(context.prefix, context.suffix, processed.text);
         this.acceptance.noteShown();
-        record("shown", detail, { preview: processed.text.slice(0, 80), stopReason: result.stopReason });
+        record("shown", detail, { preview: processed.text.slice(0, 80) });
         if (!singleLine) this.startPrefetch(engine, context, processed.text, input);
         return suggestion(processed.text);
     }

@@ -23,7 +23,6 @@ export interface RequestRecord {
     latencyMs: number;
     /** The start of the suggestion, when there was one. */
     preview?: string;
-    stopReason?: string;
 }
 
 export const outcomeExplanations: Record<Outcome, string> = {
