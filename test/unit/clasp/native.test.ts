@@ -44,12 +44,17 @@ describe("layer-skip speculative decoding (CLaSp-patched build)", function () {
         const open = await openNativeModel("rand");
         try {
             const decoder = createSpeculativeDecoder(settings("clasp"), { native: open.native, staticMask: Uint8Array.from([0, 1, 1, 0]) });
+            let drafted = 0;
             for (const [i, prompt] of testPrompts(open.model, 10, 3).entries()) {
                 const plain = await decodePlain(open.sequence, prompt, maxTokens);
                 const fast = await decodeWith(decoder, open.sequence, prompt, { maxTokens });
                 assert.deepEqual(fast.tokens, plain.tokens, `prompt ${i} differs`);
                 assert.equal(fast.outcome.speculation?.dpRuns, 0);
+                assert.deepEqual(fast.outcome.speculation?.skipSet, [1, 2], "the static skip set was not the one drafted with");
+                drafted += fast.outcome.speculation?.draftedTokens ?? 0;
             }
+            // lossless without a single verified draft would prove nothing about the static mask
+            assert.ok(drafted > 0, "the static skip set never drafted");
         } finally {
             await open.dispose();
         }
