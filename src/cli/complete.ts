@@ -4,10 +4,12 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { Engine } from "../engine/engine.ts";
+import { Engine, stopContextOf } from "../engine/engine.ts";
 import { splitAtCursor } from "../engine/cursor.ts";
+import { applyStopRules } from "../completion/stopRules.ts";
+import { needsSingleLine } from "../completion/promptLayout.ts";
 import { resolveModel } from "./modelSource.ts";
-import type { SpeculationMode } from "../engine/protocol.ts";
+import type { CompletionRequest, SpeculationMode } from "../engine/protocol.ts";
 
 const usage = "usage: npm run complete -- --file F --line N --column C [--model PATH|URI] [--mode off|clasp|lookup|hybrid|auto] [--max-tokens N] [--threads N]";
 
@@ -44,14 +46,18 @@ async function main(): Promise<void> {
         const loadStart = performance.now();
         const info = await engine.load({ modelPath: model.path, threads: values.threads ? positiveInt(values.threads, "--threads") : undefined });
         const loadMs = performance.now() - loadStart;
-        const result = await engine.complete({
+        const request: CompletionRequest = {
             prefix,
             suffix,
             filePath: values.file,
             maxTokens: values["max-tokens"] ? positiveInt(values["max-tokens"], "--max-tokens") : 64,
+            singleLine: needsSingleLine(suffix.split("\n", 1)[0]!),
             mode: values.mode as SpeculationMode | undefined,
-        });
-        process.stdout.write(result.text + "\n");
+        };
+        const result = await engine.complete(request);
+        // What the editor would show: the same stop rules over the same context.
+        const shown = applyStopRules(result.text, stopContextOf(request, result.usedFim));
+        process.stdout.write(shown.text + "\n");
         const t = result.timings;
         console.error(
             `model ${info.name} (${info.architecture}, ${info.layers} layers, ${info.backend}) · ${result.usedFim ? "FIM" : "prefix-only"} · ` +

@@ -8,7 +8,7 @@ import { prefill, type DecodeOutcome } from "./decoding.ts";
 import { inspectModelFile } from "./modelFile.ts";
 import { downloadModel } from "./download.ts";
 import { buildPrompt, fimTokensOf, type Prompt } from "./promptLayout.ts";
-import { checkStop } from "./stopRules.ts";
+import { applyStopRules, type StopContext, type StopRule } from "../completion/stopRules.ts";
 import { EngineError, cancelledCode } from "./rpc.ts";
 import { Mutex } from "./mutex.ts";
 import { ClaspBuildMissingError, loadClaspLlama, supportsLayerSkip } from "./native/index.ts";
@@ -88,7 +88,7 @@ export class Engine {
                 seed: request.seed,
                 timeoutMs: request.timeoutMs,
                 mode: request.mode,
-                stop: { suffix: prompt.usedFim ? request.suffix : "", maxLines: request.maxLines ?? defaults.maxLines, singleLine: request.singleLine ?? false },
+                stop: stopContextOf(request, prompt.usedFim),
             }, signal);
         });
     }
@@ -107,7 +107,6 @@ export class Engine {
                 temperature: request.temperature ?? 0,
                 seed: request.seed,
                 mode: request.mode,
-                stop: { suffix: "", maxLines: Number.MAX_SAFE_INTEGER, singleLine: false },
                 onText,
             }, signal);
         });
@@ -127,7 +126,8 @@ export class Engine {
         { tokens: promptTokens, lookupSource, usedFim }: Prompt,
         options: {
             maxTokens: number; temperature: number; seed?: number; timeoutMs?: number; mode?: SpeculationSettings["mode"];
-            stop: { suffix: string; maxLines: number; singleLine: boolean };
+            /** The editor's stop rules, to stop generating where the editor would cut the text anyway. */
+            stop?: StopContext;
             onText?: (text: string) => void;
         },
         signal?: AbortSignal,
@@ -141,6 +141,7 @@ export class Engine {
         let text = "";
         let stopReason: StopReason | undefined;
         let firstTokenMs = 0;
+        let judgedUpTo = -1;
         const deadline = options.timeoutMs ? started + options.timeoutMs : Infinity;
         const settings = { ...this.settings, ...(options.mode ? { mode: options.mode } : {}) };
         const decoder = this.decoderFor(loaded, settings);
@@ -156,11 +157,16 @@ export class Engine {
             onTokens: (tokens) => {
                 if (generated.length === 0) firstTokenMs = performance.now() - started;
                 generated.push(...tokens);
-                const decision = checkStop(loaded.model.detokenize(generated), options.stop);
-                if (options.onText && decision.text.length > text.length) options.onText(decision.text.slice(text.length));
-                text = decision.text;
-                stopReason = decision.reason;
-                if (stopReason) return false;
+                const next = loaded.model.detokenize(generated);
+                if (options.onText && next.length > text.length) options.onText(next.slice(text.length));
+                text = next;
+                // Rules judge complete lines, so they only need a look when a line was finished.
+                const lastNewline = text.lastIndexOf("\n");
+                if (options.stop && lastNewline > judgedUpTo) {
+                    judgedUpTo = lastNewline;
+                    stopReason = endingRule(text.slice(0, lastNewline + 1), options.stop);
+                    if (stopReason) return false;
+                }
                 if (performance.now() > deadline) {
                     stopReason = "timeout";
                     return false;
@@ -241,6 +247,29 @@ async function loadLlama(options: LoadOptions, warn: (message: string) => void):
  */
 function defaultThreads(): number {
     return Math.max(1, Math.min(4, Math.floor(availableParallelism() / 2)));
+}
+
+/** The stop-rule context of a completion request, as the editor builds it from the document. */
+export function stopContextOf(request: CompletionRequest, usedFim: boolean): StopContext {
+    const suffixLines = usedFim ? request.suffix.split("\n") : [""];
+    return {
+        linePrefix: request.prefix.slice(request.prefix.lastIndexOf("\n") + 1),
+        lineSuffix: suffixLines[0]!,
+        nextLines: suffixLines.slice(1, 1 + defaults.maxLines),
+        maxLines: request.maxLines ?? defaults.maxLines,
+        singleLine: request.singleLine ?? false,
+    };
+}
+
+/** Rules that mark the end of what the editor will show; any later token would be cut anyway. */
+const endingRules = new Set<StopRule>(["singleLine", "maxLines", "dedent", "unmatchedBracket", "repeatsNextLines"]);
+
+/**
+ * The rule that ends the completion, judged on complete lines only (a half-written line can
+ * look like a dedent or a repeat of the next line before it is finished).
+ */
+function endingRule(completeLines: string, context: StopContext): StopRule | undefined {
+    return applyStopRules(completeLines, context).applied.find((rule) => endingRules.has(rule));
 }
 
 /**

@@ -1,6 +1,7 @@
 // The engine's public contract: what the extension (over IPC), the CLI, the benchmark and the
 // tests (in-process) may ask of it, and the events it streams back. Plain data only, so every
 // type here survives structured cloning across the process boundary.
+import type { StopRule } from "../completion/stopRules.ts";
 
 export type SpeculationMode = "off" | "clasp" | "lookup" | "hybrid" | "auto";
 
@@ -72,14 +73,8 @@ export interface CompletionRequest {
     mode?: SpeculationMode;
 }
 
-export type StopReason =
-    | "eog"
-    | "maxTokens"
-    | "maxLines"
-    | "suffixOverlap"
-    | "singleLine"
-    | "timeout"
-    | "abort";
+/** Why generation ended: the model's end token, a limit, or the stop rule that ended the construct. */
+export type StopReason = "eog" | "maxTokens" | "timeout" | "abort" | StopRule;
 
 export interface RequestTimings {
     promptTokens: number;
@@ -92,6 +87,10 @@ export interface RequestTimings {
 }
 
 export interface CompletionResult {
+    /**
+     * The model's text up to where generation stopped. Callers apply `applyStopRules`
+     * (src/completion/stopRules.ts) with the document's context to get what to show.
+     */
     text: string;
     generatedTokens: number;
     stopReason: StopReason;
