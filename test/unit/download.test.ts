@@ -87,10 +87,9 @@ describe("model download from a local HTTP server", function () {
     it("resumes an interrupted transfer from where it stopped", async () => {
         const directory = await mkdtemp(join(tmpdir(), "clasp-dl-"));
         server.cutAfter = 256 * 1024;
-        await assert.rejects(downloadModel({ uri: `${base}/model.gguf`, directory }), /failed/i).catch(async () => {
-            // Some downloader versions retry internally and succeed in one call; both are fine
-            // as long as the bytes end up right and a Range request resumed the transfer.
-        });
+        // The downloader may give up on the cut transfer or retry it itself; either way the
+        // bytes it kept must be resumed, not fetched again from 0.
+        await downloadModel({ uri: `${base}/model.gguf`, directory }).catch(() => undefined);
         const { path } = await downloadModel({ uri: `${base}/model.gguf`, directory });
         assert.deepEqual(await readFile(path), model);
         assert.ok(server.requests.some((r) => r.range && !/bytes=0-/.test(r.range)), `no resuming Range request: ${JSON.stringify(server.requests)}`);
