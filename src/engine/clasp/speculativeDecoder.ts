@@ -161,7 +161,7 @@ export class SpeculativeDecoder implements Decoder {
             return generated >= maxTokens ? "maxTokens" : undefined;
         };
         const finish = (end: DecodeEnd): DecodeOutcome => {
-            const speculation = { ...request.toStats(), skipSet: this.#layerSkip?.skipSet ?? [] };
+            const speculation = request.toStats(this.#layerSkip?.skipSet);
             this.rolling.recordRequest({ stats: speculation, generatedTokens: generated, end, decodeMs: this.#now() - started });
             return { end, generatedTokens: generated, speculation };
         };
@@ -353,7 +353,7 @@ export class SpeculativeDecoder implements Decoder {
         const ms = await layerSkip.optimize(pos);
         if (ms === null) throw new Error(`no hidden states were captured for position ${pos}`);
         this.#controller!.recordDp(ms);
-        request.recordDp(ms, layerSkip.skipSet);
+        request.recordDp(ms);
         this.totals.dpRuns++;
         this.totals.dpMs += ms;
     }

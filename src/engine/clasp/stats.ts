@@ -13,7 +13,6 @@ export class RequestStatsRecorder {
     accepted = 0;
     dpRuns = 0;
     dpMs = 0;
-    skipSet: number[] = [];
 
     constructor(readonly mode: SpeculationMode) {}
 
@@ -23,13 +22,13 @@ export class RequestStatsRecorder {
         this.accepted += accepted;
     }
 
-    recordDp(ms: number, skipSet: number[]): void {
+    recordDp(ms: number): void {
         this.dpRuns++;
         this.dpMs += ms;
-        this.skipSet = skipSet;
     }
 
-    toStats(): RequestSpeculationStats {
+    /** `skipSet`: the one the drafts use when the request ends, whether or not this request re-selected it. */
+    toStats(skipSet: number[] = []): RequestSpeculationStats {
         return {
             mode: this.mode,
             rounds: this.rounds,
@@ -39,7 +38,7 @@ export class RequestStatsRecorder {
             meanAccepted: this.rounds > 0 ? (this.accepted + this.rounds) / this.rounds : 0,
             dpRuns: this.dpRuns,
             dpMs: this.dpMs,
-            skipSet: this.skipSet,
+            skipSet,
         };
     }
 }

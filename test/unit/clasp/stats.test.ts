@@ -42,8 +42,8 @@ describe("speculation stats", () => {
         recorder.recordRound(4, 4);
         recorder.recordRound(4, 1);
         recorder.recordRound(0, 0);
-        recorder.recordDp(12, [1, 3]);
-        const stats = recorder.toStats();
+        recorder.recordDp(12);
+        const stats = recorder.toStats([1, 3]);
         assert.equal(stats.acceptance, 5 / 8);
         assert.equal(stats.meanAccepted, (5 + 3) / 3);
         assert.deepEqual([stats.rounds, stats.dpRuns, stats.dpMs, stats.skipSet], [3, 1, 12, [1, 3]]);
