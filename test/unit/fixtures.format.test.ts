@@ -335,6 +335,7 @@ describe("fixtures: model builder", () => {
         await assert.rejects(buildFixtureModel({ layers: 4, layerScales: [1, 1] }), /one factor per layer/);
         await assert.rejects(buildFixtureModel({ tensorType: "Q8_0", ff: 100 }), /multiples of 32/);
         await assert.rejects(buildFixtureModel({ arch: "gpt9" as never }), /unknown arch/);
+        await assert.rejects(buildFixtureModel({ tensorType: "Q4_0" as never }), /unknown tensorType "Q4_0"/);
         await assert.rejects(ensureFixture("nope" as never), /unknown fixture preset "nope"/);
     });
 });
