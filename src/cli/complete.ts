@@ -1,7 +1,6 @@
 // `npm run complete -- --file F --line N --column C [--model M]`: the main job from a terminal.
 // Prints the completion at a 1-based line/column of a file, then its timings on stderr.
 import { readFile } from "node:fs/promises";
-import { homedir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Engine, stopContextOf } from "../engine/engine.ts";
@@ -9,6 +8,7 @@ import { splitAtCursor } from "../engine/cursor.ts";
 import { applyStopRules } from "../completion/stopRules.ts";
 import { needsSingleLine } from "../completion/promptLayout.ts";
 import { resolveModel } from "./modelSource.ts";
+import { cacheRoot } from "../fixtures/cachePaths.ts";
 import type { CompletionRequest, SpeculationMode } from "../engine/protocol.ts";
 
 const usage = "usage: npm run complete -- --file F --line N --column C [--model PATH|URI] [--mode off|clasp|lookup|hybrid|auto] [--max-tokens N] [--threads N]";
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
     const { prefix, suffix } = splitAtCursor(source.toString("utf8"), line, column);
 
     const model = await resolveModel(values.model ?? process.env.CLASP_MODEL ?? "", {
-        downloadDirectory: join(homedir(), ".cache", "clasp-complete", "models"),
+        downloadDirectory: join(cacheRoot(), "models"),
         onDownloadProgress: (done, total) => process.stderr.write(`\rdownloading ${(done / 2 ** 20).toFixed(1)} / ${(total / 2 ** 20).toFixed(1)} MiB`),
     });
     if (model.note) console.error(model.note);
