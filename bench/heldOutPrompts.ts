@@ -12,6 +12,8 @@ export interface HeldOutPrompt {
     /** The lines the completion should reproduce (not shown to the model). */
     middle: string;
     suffix: string;
+    /** Snippets of other open files, as the editor sends them (see repeatPrompts.ts). */
+    extraContext?: { path: string; text: string }[];
 }
 
 const sourcePackage = "zod";
@@ -37,24 +39,28 @@ function sourceFiles(directory: string): string[] {
     return files;
 }
 
+/** The package's TypeScript sources, by path relative to the package root, with their lines. */
+export function heldOutSources(): { file: string; lines: string[] }[] {
+    const root = packageRoot();
+    return sourceFiles(join(root, "src")).map((path) => ({ file: relative(root, path), lines: readFileSync(path, "utf8").split("\n") }));
+}
+
 /**
  * `count` prompts spread over the package's source files, deterministic: the file and the cut
  * (between 30 % and 80 % of the file, on a non-blank line) come from the prompt index only.
+ * `first` is the first index: other prompt sets start elsewhere so that they share no cut.
  */
-export function heldOutPrompts(count: number): HeldOutPrompt[] {
-    const root = packageRoot();
-    const files = sourceFiles(join(root, "src"))
-        .map((path) => ({ path, lines: readFileSync(path, "utf8").split("\n") }))
-        .filter(({ lines }) => lines.length >= 60);
-    if (files.length === 0) throw new Error(`no TypeScript sources of at least 60 lines under ${root}/src`);
+export function heldOutPrompts(count: number, first = 0): HeldOutPrompt[] {
+    const files = heldOutSources().filter(({ lines }) => lines.length >= 60);
+    if (files.length === 0) throw new Error(`no TypeScript sources of at least 60 lines in the "${sourcePackage}" package`);
     const prompts: HeldOutPrompt[] = [];
-    for (let i = 0; i < count; i++) {
-        const { path, lines } = files[(i * 7919) % files.length]!;
+    for (let i = first; i < first + count; i++) {
+        const { file, lines } = files[(i * 7919) % files.length]!;
         let cut = Math.floor(lines.length * (0.3 + 0.5 * (((i * 2654435761) >>> 0) % 1000) / 1000));
         while (cut < lines.length - 2 && lines[cut]!.trim() === "") cut++;
         const middleLines = 1 + (i % 3);
         prompts.push({
-            file: relative(root, path),
+            file,
             prefix: lines.slice(0, cut).join("\n") + "\n",
             middle: lines.slice(cut, cut + middleLines).join("\n") + "\n",
             suffix: lines.slice(cut + middleLines).join("\n"),

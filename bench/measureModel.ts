@@ -1,14 +1,15 @@
 // One model through every decoding mode on the same prompts, same sequence, same run: plain
 // greedy first (the baseline and the reference output), then each speculative mode, prompt by
 // prompt so that machine drift hits every mode alike.
-import type { Llama, LlamaContextSequence, Token } from "node-llama-cpp";
-import { plainDecoder, prefill, type Decoder } from "../src/engine/decoding.ts";
-import { buildPrompt } from "../src/engine/promptLayout.ts";
+import type { Llama, LlamaContextSequence } from "node-llama-cpp";
+import { plainDecoder, type Decoder } from "../src/engine/decoding.ts";
+import { buildPrompt, type Prompt } from "../src/engine/promptLayout.ts";
 import { defaultSpeculationSettings, type SpeculationMode, type SpeculationSettings } from "../src/engine/protocol.ts";
-import { expectedTokensPerRound } from "../src/engine/clasp/costModel.ts";
 import { createSpeculativeDecoder, type SpeculativeDecoder } from "../src/engine/clasp/speculativeDecoder.ts";
 import type { ClaspNative } from "../src/engine/native/index.ts";
 import type { HeldOutPrompt } from "./heldOutPrompts.ts";
+import { sweepSkipRatios, type SkipRatioSweep } from "./skipRatioSweep.ts";
+import { idealBound, timedDecode } from "./timedDecode.ts";
 
 export type BenchMode = "static" | "clasp" | "lookup" | "hybrid" | "auto";
 
@@ -33,6 +34,8 @@ export interface ModelResult {
     skipped: Partial<Record<BenchMode, string>>;
     prompts: number;
     generatedTokens: number;
+    /** Only when asked for (real models): `clasp` at each skip ratio. */
+    skipRatioSweep?: SkipRatioSweep;
 }
 
 export interface MeasureOptions {
@@ -43,6 +46,8 @@ export interface MeasureOptions {
     nativeUnavailable?: string;
     createNative?(context: import("node-llama-cpp").LlamaContext, sequence: LlamaContextSequence): ClaspNative;
     log(message: string): void;
+    /** Also sweep the skip ratio (see skipRatioSweep.ts) on the same prompts. */
+    skipRatioSweep?: boolean;
 }
 
 const nativeModes: BenchMode[] = ["static", "clasp", "hybrid"];
@@ -65,7 +70,7 @@ export async function measureModel(llama: Llama, modelPath: string, name: string
         const sequence = context.getSequence();
         const layers = model.fileInsights.totalLayers - 1;
         const budget = { maxTokens: Math.max(32, contextSize - options.maxTokens - 16), suffixShare: 0.25 };
-        const prompts = options.prompts.map((p) => buildPrompt(model, { prefix: p.prefix, suffix: p.suffix }, budget));
+        const prompts = options.prompts.map((p) => buildPrompt(model, { prefix: p.prefix, suffix: p.suffix, extraContext: p.extraContext }, budget));
 
         let native: ClaspNative | undefined;
         let nativeUnavailable = options.nativeUnavailable;
@@ -80,22 +85,7 @@ export async function measureModel(llama: Llama, modelPath: string, name: string
         const skipped: ModelResult["skipped"] = {};
         if (!native) for (const mode of nativeModes) skipped[mode] = nativeUnavailable ?? "no native primitives";
 
-        const run = async (decoder: Decoder, prompt: (typeof prompts)[number]) => {
-            await prefill(sequence, prompt.tokens);
-            const tokens: Token[] = [];
-            const cpuStarted = process.cpuUsage();
-            const started = performance.now();
-            await decoder.decode({
-                sequence, pending: prompt.tokens.at(-1)!, maxTokens: options.maxTokens, temperature: 0, lookupSource: prompt.lookupSource,
-                onTokens(batch) {
-                    tokens.push(...batch);
-                    return true;
-                },
-            });
-            const ms = performance.now() - started;
-            const cpu = process.cpuUsage(cpuStarted);
-            return { tokens, ms, cpuMs: (cpu.user + cpu.system) / 1000 };
-        };
+        const run = (decoder: Decoder, prompt: Prompt) => timedDecode(sequence, decoder, prompt, options.maxTokens);
 
         // Warm-up (not counted); with native code it also picks the static skip set once, from the first prompt.
         await run(plainDecoder, prompts[0]!);
@@ -132,6 +122,10 @@ export async function measureModel(llama: Llama, modelPath: string, name: string
         const result: ModelResult = { name, layers, modes: { plain: { tokensPerSecond: plainRate } }, skipped, prompts: prompts.length, generatedTokens: plain.tokens };
         const plainCpuRate = plain.tokens / plain.cpuMs;
         for (const mode of modes) result.modes[mode] = summarize(tallies.get(mode)!, decoders.get(mode)!, plainRate, plainCpuRate);
+        if (options.skipRatioSweep)
+            result.skipRatioSweep = native
+                ? await sweepSkipRatios({ sequence, native, prompts, maxTokens: options.maxTokens, log: options.log })
+                : { notRun: nativeUnavailable ?? "no native primitives" };
         return result;
     } finally {
         await context.dispose();
@@ -152,21 +146,4 @@ function summarize(tally: Tally, decoder: SpeculativeDecoder, plainRate: number,
         idealBound: idealBound(decoder, plainRate),
         lossless: tally.lossless,
     };
-}
-
-/**
- * The cost model's bound for this run, in units of this run's plain decoding time per token:
- * measured α, mean draft length γ, draft cost c per token and verify cost V(γ+1), no overheads.
- */
-function idealBound(decoder: SpeculativeDecoder, plainRate: number): number | null {
-    const totals = decoder.totals;
-    if (totals.drafted === 0 || totals.draftRounds === 0) return null;
-    const plainMs = 1000 / plainRate;
-    const alpha = totals.accepted / totals.drafted;
-    const gamma = Math.max(1, Math.round(totals.drafted / totals.draftRounds));
-    // lookup drafts are free, so the draft time is spread over every drafted token
-    const draftCost = totals.layerSkipDraftMs / totals.drafted / plainMs;
-    const verifyMs = decoder.controller.verify.estimateMs(gamma + 1);
-    if (verifyMs === undefined) return null;
-    return expectedTokensPerRound(alpha, gamma) / (gamma * draftCost + verifyMs / plainMs);
 }

@@ -1,6 +1,9 @@
 // Benchmark output: a Markdown table per model and the JSON document of issue 4.
 import { cpus, totalmem } from "node:os";
-import type { BenchMode, ModelResult } from "./measureModel.ts";
+import type { BenchMode } from "./measureModel.ts";
+import type { RealModelResult } from "./realModel.ts";
+import type { SkipRatioSweep } from "./skipRatioSweep.ts";
+import type { QualityResult } from "./quality.ts";
 
 export interface Machine {
     cpu: string;
@@ -27,7 +30,7 @@ export function describeMachine(backend: string, threads: number): Machine {
 const modeOrder: BenchMode[] = ["static", "clasp", "lookup", "hybrid", "auto"];
 const fixed = (value: number | null, digits = 2) => (value === null || !Number.isFinite(value) ? "–" : value.toFixed(digits));
 
-export function markdownReport(machine: Machine, models: ModelResult[], settings: { prompts: number; maxTokens: number }): string {
+export function markdownReport(machine: Machine, models: RealModelResult[], settings: { prompts: number; maxTokens: number }): string {
     const lines = [
         `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.platform}, Node ${machine.node}, backend ${machine.backend}, ${machine.threads} thread(s).`,
         `Prompts: ${settings.prompts} held-out FIM cuts of zod's TypeScript sources, up to ${settings.maxTokens} generated tokens each, greedy.`,
@@ -45,11 +48,39 @@ export function markdownReport(machine: Machine, models: ModelResult[], settings
             } else if (model.skipped[mode]) lines.push(`| ${mode} | not run: ${model.skipped[mode]} | | | | | | | |`);
         }
         lines.push("");
+        if (model.skipRatioSweep) lines.push(...sweepMarkdown(model.skipRatioSweep));
+        if (model.quality) lines.push(qualityMarkdown(model.quality), "");
     }
     return lines.join("\n");
 }
 
-/** The JSON document: `{machine, models: [{name, layers, modes: {plain: {tokensPerSecond}, <mode>: {...}}}]}`. */
-export function jsonReport(machine: Machine, models: ModelResult[]) {
-    return { machine, models: models.map(({ name, layers, modes }) => ({ name, layers, modes })) };
+function sweepMarkdown(sweep: SkipRatioSweep): string[] {
+    if (!Array.isArray(sweep)) return [`Skip-ratio sweep: not run (${sweep.notRun}).`, ""];
+    return [
+        "Skip-ratio sweep (`clasp` at each ratio against plain decoding, interleaved prompt by prompt):",
+        "",
+        "| skip ratio | layers skipped | α | mean accepted | draft cost ÷ plain | DP ms | ideal bound | speedup | lossless |",
+        "|---|---|---|---|---|---|---|---|---|",
+        ...sweep.map((p) =>
+            `| ${p.skipRatio.toFixed(1)} | ${p.skippedLayers} | ${fixed(p.acceptance)} | ${fixed(p.meanAccepted)} | ${fixed(p.draftCostRatio)} | ${fixed(p.dpMs, 1)} | ${fixed(p.idealBound)} | ${fixed(p.speedup)} | ${p.lossless ? "✓" : "✗"} |`),
+        "",
+    ];
+}
+
+function qualityMarkdown(quality: QualityResult): string {
+    return `Quality (${quality.cases} held-out cases, ${quality.usedFim ? "FIM" : "prefix-only"}, first completed line against the author's): ` +
+        `exact match ${(100 * quality.firstLineExactMatch).toFixed(1)} %, mean line similarity ${quality.meanLineSimilarity.toFixed(3)}, ` +
+        `${quality.emptySuggestions} cases with nothing to show.`;
+}
+
+/**
+ * The JSON document: `{machine, models: [{name, layers, prompts, modes: {plain: {tokensPerSecond}, <mode>: {...}}}]}`;
+ * real models also carry `skipRatioSweep` and `quality`, and a second entry with `promptSet: "repeat"`.
+ */
+export function jsonReport(machine: Machine, models: RealModelResult[]) {
+    return {
+        machine,
+        models: models.map(({ name, layers, prompts, modes, promptSet, skipRatioSweep, quality }) =>
+            ({ name, layers, prompts, modes, promptSet, skipRatioSweep, quality })),
+    };
 }
