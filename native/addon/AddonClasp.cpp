@@ -1,5 +1,6 @@
 #include "AddonClasp.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -12,6 +13,7 @@
 #include "AddonModel.h"
 #include "ClaspVersion.h"
 #include "clasp/ClaspEngine.h"
+#include "clasp/ClaspRound.h"
 #include "llama-ext.h"
 
 // The llama_context has no getter for its capture flags, so the capture state JS asked for is kept
@@ -201,19 +203,24 @@ class ClaspOptimizeWorker : public ClaspWorker {
         llama_pos pos = 0;
         std::vector<float> hidden;
         int32_t numSkip = 0;
+        bool trace = false;
         clasp::optimize_result result;
 
         using ClaspWorker::ClaspWorker;
 
     protected:
         clasp::engine_error run() override {
-            return clasp::optimize(context->ctx, seqId, pos, hidden.data(), numSkip, result);
+            return clasp::optimize(context->ctx, seqId, pos, hidden.data(), numSkip, result, trace);
         }
         void OnOK() override {
             Napi::Object out = Napi::Object::New(Env());
             out.Set("mask", toUint8Array(Env(), result.mask));
             out.Set("cosine", Napi::Number::New(Env(), result.cosine));
             out.Set("ms", Napi::Number::New(Env(), ms));
+            if (trace) {
+                out.Set("skipped", toUint8Array(Env(), result.skipped));
+                out.Set("similarity", toFloat32Array(Env(), result.similarity));
+            }
             deferred.Resolve(out);
         }
 };
@@ -269,55 +276,29 @@ class ClaspDraftWorker : public ClaspWorker {
         }
 };
 
-// One speculative round in one thread-pool hop: read x_0..x_L of (seqId, readPos) from the last
-// decode, run the DP when asked (and the states were captured), then draft with the chosen mask.
-class ClaspStepWorker : public ClaspWorker {
+// One speculative round in one thread-pool hop (clasp::round): draft, verify, accept, roll back, DP.
+class ClaspRoundWorker : public ClaspWorker {
     public:
         llama_seq_id seqId = 0;
-        llama_pos readPos = -1;
-        int32_t numSkip = 0;
-        bool runDp = false;
-        clasp::draft_params params;
-
-        std::vector<float> hidden;
-        bool hiddenRead = false;
-        bool dpRan = false;
-        clasp::optimize_result dp;
-        double dpMs = 0;
-        double draftMs = 0;
-        clasp::draft_result result;
+        clasp::round_params params;
+        clasp::round_result result;
 
         using ClaspWorker::ClaspWorker;
 
     protected:
         clasp::engine_error run() override {
-            const clasp::model_info info = contextInfo(context);
-            if (readPos >= 0) {
-                hidden.assign((size_t) (info.n_layer + 1) * info.n_embd, 0.0f);
-                const llama_batch empty{};
-                hiddenRead = clasp::read_hidden(context->ctx, context->has_batch ? context->batch : empty, seqId, readPos, hidden.data());
-            }
-            const auto t0 = std::chrono::steady_clock::now();
-            if (runDp && hiddenRead) {
-                clasp::engine_error err = clasp::optimize(context->ctx, seqId, readPos, hidden.data(), numSkip, dp);
-                if (!err.ok()) return err;
-                dpRan = true;
-                params.mask = dp.mask;
-            }
-            const auto t1 = std::chrono::steady_clock::now();
-            clasp::engine_error err = clasp::draft(context->ctx, seqId, params, result);
-            draftMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t1).count();
-            dpMs = std::chrono::duration<double, std::milli>(t1 - t0).count();
-            return err;
+            return clasp::round(context->ctx, seqId, params, result);
         }
         void OnOK() override {
-            Napi::Object out = draftResultObject(Env(), result, params.want_probabilities);
-            out.Set("hidden", hiddenRead ? Napi::Value(toFloat32Array(Env(), hidden)) : Env().Null());
-            out.Set("dpRan", Napi::Boolean::New(Env(), dpRan));
-            out.Set("mask", toUint8Array(Env(), params.mask));
-            out.Set("cosine", Napi::Number::New(Env(), dpRan ? dp.cosine : NAN));
-            out.Set("dpMs", Napi::Number::New(Env(), dpMs));
-            out.Set("draftMs", Napi::Number::New(Env(), draftMs));
+            Napi::Object out = Napi::Object::New(Env());
+            out.Set("draft", toUint32Array(Env(), result.draft));
+            out.Set("accepted", Napi::Number::New(Env(), result.accepted));
+            out.Set("next", Napi::Number::New(Env(), result.next));
+            out.Set("mask", result.dp_ran ? Napi::Value(toUint8Array(Env(), result.dp.mask)) : Env().Null());
+            out.Set("cosine", Napi::Number::New(Env(), result.dp_ran ? result.dp.cosine : NAN));
+            out.Set("draftMs", Napi::Number::New(Env(), result.draft_ms));
+            out.Set("verifyMs", Napi::Number::New(Env(), result.verify_ms));
+            out.Set("dpMs", Napi::Number::New(Env(), result.dp_ms));
             out.Set("ms", Napi::Number::New(Env(), ms));
             deferred.Resolve(out);
         }
@@ -389,6 +370,7 @@ static Napi::Value ClaspOptimize(const Napi::CallbackInfo& info) {
     if (!intArg(info[4], 0, model.n_layer - 1, numSkip))
         return throwTypeError(info.Env(), "numSkip must be an integer in [0, nLayer - 1]");
     worker->numSkip = (int32_t) numSkip;
+    worker->trace = info.Length() > 5 && info[5].ToBoolean().Value();
     return worker.release()->Queue();
 }
 
@@ -408,7 +390,7 @@ static Napi::Value ClaspEvalLayerCandidates(const Napi::CallbackInfo& info) {
     return worker.release()->Queue();
 }
 
-// Reads the draft options object shared by claspDraft and claspStep; throws and returns false on bad input
+// Reads the draft options object of claspDraft; throws and returns false on bad input
 static bool draftParamsArg(const Napi::Env& env, const Napi::Object& o, const AddonContext* context, clasp::draft_params& p) {
     const clasp::model_info model = contextInfo(context);
     const Napi::Value pending = o.Get("pending");
@@ -483,32 +465,122 @@ static Napi::Value ClaspDraft(const Napi::CallbackInfo& info) {
     return worker.release()->Queue();
 }
 
-static Napi::Value ClaspStep(const Napi::CallbackInfo& info) {
+static bool optionalInt(const Napi::Env& env, const Napi::Object& o, const char* name, int64_t min, int64_t max, int64_t fallback, int64_t& out) {
+    const Napi::Value value = o.Get(name);
+    if (value.IsUndefined() || value.IsNull()) {
+        out = fallback;
+        return true;
+    }
+    if (intArg(value, min, max, out)) return true;
+    throwTypeError(env, std::string(name) + " must be an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]");
+    return false;
+}
+
+static bool optionalNumber(const Napi::Env& env, const Napi::Object& o, const char* name, double min, double max, double fallback, float& out) {
+    const Napi::Value value = o.Get(name);
+    if (value.IsUndefined() || value.IsNull()) {
+        out = (float) fallback;
+        return true;
+    }
+    const double v = value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : NAN;
+    if (v >= min && v <= max) {
+        out = (float) v;
+        return true;
+    }
+    throwTypeError(env, std::string(name) + " must be a number in [" + std::to_string(min) + ", " + std::to_string(max) + "]");
+    return false;
+}
+
+// Reads the round options; throws and returns false on bad input
+static bool roundParamsArg(const Napi::Env& env, const Napi::Object& o, const AddonContext* context, clasp::round_params& p) {
+    const clasp::model_info model = contextInfo(context);
+    const int64_t n_ctx = (int64_t) llama_n_ctx(context->ctx);
+    int64_t v = 0;
+    if (!intArg(o.Get("pending"), 0, model.n_vocab - 1, v)) {
+        throwTypeError(env, "pending must be a token id of this model");
+        return false;
+    }
+    p.pending = (llama_token) v;
+    if (!intArg(o.Get("startPos"), 0, n_ctx - 1, v)) {
+        throwTypeError(env, "startPos must be an integer position inside the context");
+        return false;
+    }
+    p.start_pos = (llama_pos) v;
+
+    const Napi::Value proposal = o.Get("proposal");
+    if (!proposal.IsUndefined() && !proposal.IsNull()) {
+        if (!proposal.IsTypedArray() || proposal.As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array ||
+            proposal.As<Napi::Uint32Array>().ElementLength() > 256) {
+            throwTypeError(env, "proposal must be a Uint32Array of at most 256 tokens");
+            return false;
+        }
+        Napi::Uint32Array tokens = proposal.As<Napi::Uint32Array>();
+        for (size_t i = 0; i < tokens.ElementLength(); ++i) {
+            if (tokens[i] >= (uint32_t) model.n_vocab) {
+                throwTypeError(env, "proposal token id out of the vocabulary");
+                return false;
+            }
+            p.proposal.push_back((llama_token) tokens[i]);
+        }
+    }
+    if (!optionalInt(env, o, "draftMax", 0, 256, 0, v)) return false;
+    p.draft_max = (int32_t) v;
+    if (p.draft_max > 0 && !p.proposal.empty()) {
+        throwTypeError(env, "a round either drafts (draftMax > 0) or verifies a proposal, not both");
+        return false;
+    }
+    if (!maskFromValue(env, o.Get("mask"), model.n_layer, p.draft_mask)) return false;
+    if (!optionalNumber(env, o, "minConfidence", 0, 1, 0, p.min_confidence)) return false;
+    const int64_t longest = std::max<int64_t>((int64_t) p.proposal.size(), p.draft_max);
+    if (p.start_pos + 1 + longest > n_ctx) {
+        throwError(env, "the round would run past the context size");
+        return false;
+    }
+
+    if (!optionalNumber(env, o, "temperature", 0, 1e6, 0, p.sampling.temperature)) return false;
+    if (!optionalInt(env, o, "topK", -1, 1 << 30, 40, v)) return false;
+    p.sampling.top_k = (int32_t) v;
+    if (!optionalNumber(env, o, "topP", 0, 1, 0.95, p.sampling.top_p)) return false;
+    if (!optionalNumber(env, o, "minP", 0, 1, 0, p.sampling.min_p)) return false;
+    if (!optionalInt(env, o, "seed", 0, (int64_t) 1 << 53, 0, v)) return false;
+    p.sampling.seed = (uint64_t) v;
+
+    p.run_dp = o.Get("runDp").ToBoolean().Value();
+    if (p.run_dp) {
+        if (!intArg(o.Get("numSkip"), 0, model.n_layer - 1, v)) {
+            throwTypeError(env, "numSkip must be an integer in [0, nLayer - 1]");
+            return false;
+        }
+        p.n_skip = (int32_t) v;
+    }
+
+    const Napi::Value threads = o.Get("threads");
+    if (!threads.IsUndefined() && !threads.IsNull()) {
+        if (!threads.IsObject()) {
+            throwTypeError(env, "threads must be an object { single, batch, dp }");
+            return false;
+        }
+        const Napi::Object t = threads.As<Napi::Object>();
+        if (!optionalInt(env, t, "single", 0, 512, 0, v)) return false;
+        p.threads.single = (int32_t) v;
+        if (!optionalInt(env, t, "batch", 0, 512, 0, v)) return false;
+        p.threads.batch = (int32_t) v;
+        if (!optionalInt(env, t, "dp", 0, 512, 0, v)) return false;
+        p.threads.dp = (int32_t) v;
+    }
+    return true;
+}
+
+static Napi::Value ClaspRound(const Napi::CallbackInfo& info) {
     AddonContext* context = contextArg(info);
     if (context == nullptr || !ensureDecodable(info.Env(), context)) return info.Env().Undefined();
-    const clasp::model_info model = contextInfo(context);
     llama_seq_id seqId = 0;
     if (!seqIdArg(info, 1, seqId)) return info.Env().Undefined();
-    if (!info[2].IsObject()) return throwTypeError(info.Env(), "step options must be an object");
-    const Napi::Object o = info[2].As<Napi::Object>();
+    if (!info[2].IsObject()) return throwTypeError(info.Env(), "round options must be an object");
 
-    auto worker = std::make_unique<ClaspStepWorker>(info.Env(), context, "ClaspStepWorker");
+    auto worker = std::make_unique<ClaspRoundWorker>(info.Env(), context, "ClaspRoundWorker");
     worker->seqId = seqId;
-    if (!draftParamsArg(info.Env(), o, context, worker->params)) return info.Env().Undefined();
-    int64_t v = 0;
-    const Napi::Value readPos = o.Get("readPos");
-    if (!readPos.IsUndefined() && !readPos.IsNull()) {
-        if (!intArg(readPos, 0, (int64_t) llama_n_ctx(context->ctx) - 1, v))
-            return throwTypeError(info.Env(), "readPos must be an integer position inside the context");
-        worker->readPos = (llama_pos) v;
-    }
-    worker->runDp = o.Get("runDp").ToBoolean().Value();
-    if (worker->runDp) {
-        if (worker->readPos < 0) return throwTypeError(info.Env(), "runDp needs readPos");
-        if (!intArg(o.Get("numSkip"), 0, model.n_layer - 1, v))
-            return throwTypeError(info.Env(), "numSkip must be an integer in [0, nLayer - 1]");
-        worker->numSkip = (int32_t) v;
-    }
+    if (!roundParamsArg(info.Env(), info[2].As<Napi::Object>(), context, worker->params)) return info.Env().Undefined();
     return worker.release()->Queue();
 }
 
@@ -540,7 +612,7 @@ void addonClaspInit(Napi::Object exports) {
         Napi::PropertyDescriptor::Function("claspOptimize", ClaspOptimize),
         Napi::PropertyDescriptor::Function("claspEvalLayerCandidates", ClaspEvalLayerCandidates),
         Napi::PropertyDescriptor::Function("claspDraft", ClaspDraft),
-        Napi::PropertyDescriptor::Function("claspStep", ClaspStep),
+        Napi::PropertyDescriptor::Function("claspRound", ClaspRound),
         Napi::PropertyDescriptor::Function("claspSetLayerSkip", ClaspSetLayerSkip),
         Napi::PropertyDescriptor::Function("claspGetLayerSkip", ClaspGetLayerSkip),
         Napi::PropertyDescriptor::Value("claspPatchVersion", Napi::Number::New(exports.Env(), CLASP_PATCH_VERSION)),

@@ -1,6 +1,6 @@
 // Clear errors: missing or stale build, unpatched binary, unsupported architecture or context, bad arguments.
 import assert from "node:assert/strict";
-import type { Llama, LlamaModel } from "node-llama-cpp";
+import type { Llama, LlamaModel, Token } from "node-llama-cpp";
 import { fixturePresets } from "../../src/fixtures/index.ts";
 import { claspBindingsOf } from "../../src/engine/native/bindings.ts";
 import {
@@ -102,8 +102,23 @@ describe("native CLaSp: clear errors", function () {
             await assert.rejects(native.optimize(-1, hidden, 1), /pos must be an integer position/);
             await assert.rejects(native.evalLayerCandidates(0, nLayer, hidden.slice(0, nEmbd)), /layer must be an integer/);
             await assert.rejects(native.evalLayerCandidates(0, 0, hidden.slice(0, nEmbd - 1)), /candidates must hold/);
-            await assert.rejects(native.step({ ...draft, runDp: true, numSkip: 1 }), /runDp needs readPos/);
             assert.throws(() => native.setCapture("yes" as unknown as boolean), /setCapture expects a boolean/);
+        });
+
+        it("round: a start that is not the sequence's end, bad tokens, a proposal and a draft at once, numSkip, the context's end", async () => {
+            const { native, sequence } = session;
+            const end = sequence.nextTokenIndex;
+            const round = { pending: 1 as Token, startPos: end };
+            await assert.rejects(native.round({ ...round, startPos: end - 1 }), (error: unknown) =>
+                error instanceof ClaspArgumentError && /must start at the sequence's end/.test(error.message));
+            await assert.rejects(native.round({ ...round, proposal: [native.info.nVocab as Token] }), ClaspArgumentError);
+            await assert.rejects(native.round({ ...round, proposal: [1 as Token], layerSkip: { mask: new Uint8Array(native.info.nLayer), maxTokens: 1, minConfidence: 0 } }),
+                ClaspArgumentError);
+            await assert.rejects(native.round({ ...round, dp: { numSkip: native.info.nLayer } }), /numSkip must be an integer/);
+            await assert.rejects(native.round({ ...round, proposal: Array.from({ length: 256 }, () => 1 as Token) }), /past the context size/);
+            await assert.rejects(native.round({ ...round, sampling: { temperature: -1 } }), /temperature must be a number/);
+            // nothing of the refused rounds reached the sequence
+            assert.equal(sequence.nextTokenIndex, end);
         });
     });
 });

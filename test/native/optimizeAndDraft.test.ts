@@ -59,23 +59,6 @@ describe("native CLaSp: DP and draft", function () {
         assert.equal(session.sequence.nextTokenIndex, prompt.length);
     });
 
-    it("step reads the captured states, runs the DP and drafts with its mask in one call", async () => {
-        session.native.setCapture(true);
-        await session.sequence.clearHistory();
-        await session.sequence.evaluateWithoutGeneratingNewTokens(prompt);
-        // read now: the step's own draft decodes replace the capture buffers
-        const captured = session.native.readHiddenStates(p());
-        const step = await session.native.step({
-            readPos: p(), runDp: true, numSkip: 2, pending: [greedy[0]!], startPos: prompt.length, mask: null, maxTokens: 5, minConfidence: 0,
-        });
-        session.native.setCapture(false);
-        assert.equal(step.dpRan, true);
-        assert.ok(step.hidden, "step did not read the captured states");
-        assert.deepEqual([...step.hidden], [...captured!], "step read other states than the captured row");
-        assert.deepEqual([...step.mask], [...maskOf(session.native.info.nLayer, identityLayers)]);
-        assert.deepEqual(step.tokens, greedy.slice(1, 6));
-    });
-
     it("minConfidence stops the draft before the first token below it", async () => {
         const all = await session.native.draft({ pending: [greedy[0]!], startPos: prompt.length, mask: null, maxTokens: 7, minConfidence: 0 });
         const threshold = Math.min(...all.confidence.subarray(0, 3)) + 1e-6;

@@ -41,15 +41,16 @@ static void set_capture_only(llama_context * ctx, int32_t lid) {
 }
 
 bool read_hidden(llama_context * ctx, const llama_batch & last_batch, llama_seq_id seq_id, llama_pos pos, float * out) {
-    const model_info info = get_model_info(ctx_model(ctx));
-
-    int32_t row = -1;
     for (int32_t i = 0; i < last_batch.n_tokens; ++i) {
         if (last_batch.pos[i] == pos && last_batch.n_seq_id[i] > 0 && last_batch.seq_id[i][0] == seq_id) {
-            row = i;
-            break;
+            return read_hidden_row(ctx, i, out);
         }
     }
+    return false;
+}
+
+bool read_hidden_row(llama_context * ctx, int32_t row, float * out) {
+    const model_info info = get_model_info(ctx_model(ctx));
     if (row < 0) {
         return false;
     }
@@ -66,7 +67,8 @@ bool read_hidden(llama_context * ctx, const llama_batch & last_batch, llama_seq_
     return true;
 }
 
-ctx_state_guard::ctx_state_guard(llama_context * ctx, bool capture_after) : ctx(ctx), capture_after(capture_after) {
+ctx_state_guard::ctx_state_guard(llama_context * ctx, bool capture_after)
+    : ctx(ctx), capture_after(capture_after), saved_threads(llama_n_threads(ctx)), saved_threads_batch(llama_n_threads_batch(ctx)) {
     const int32_t n_layer = llama_get_layer_skip(ctx, nullptr, 0);
     saved_mask.assign(n_layer, 0);
     llama_get_layer_skip(ctx, saved_mask.data(), n_layer);
@@ -77,6 +79,15 @@ ctx_state_guard::~ctx_state_guard() {
     llama_set_layer_skip(ctx, any ? saved_mask.data() : nullptr, any ? (int32_t) saved_mask.size() : 0);
     llama_set_embd_hidden(ctx, false);
     set_capture(ctx, capture_after);
+    llama_set_n_threads(ctx, saved_threads, saved_threads_batch);
+}
+
+void set_threads(llama_context * ctx, int32_t single, int32_t batch) {
+    const int32_t s = single > 0 ? single : llama_n_threads(ctx);
+    const int32_t b = batch > 0 ? batch : llama_n_threads_batch(ctx);
+    if (s != llama_n_threads(ctx) || b != llama_n_threads_batch(ctx)) {
+        llama_set_n_threads(ctx, s, b);
+    }
 }
 
 tmp_seqs::tmp_seqs(llama_context * ctx, llama_seq_id src, llama_pos pos) : ctx(ctx), src(src), pos(pos) {}
@@ -181,7 +192,7 @@ static float cosine(const float * a, const float * b, int32_t n) {
 }
 
 engine_error optimize(llama_context * ctx, llama_seq_id seq_id, llama_pos pos, const float * hidden, int32_t n_skip,
-                      optimize_result & result) {
+                      optimize_result & result, bool trace) {
     const model_info info = get_model_info(ctx_model(ctx));
     const int32_t L = info.n_layer;
     const int32_t M = n_skip;
@@ -203,6 +214,13 @@ engine_error optimize(llama_context * ctx, llama_seq_id seq_id, llama_pos pos, c
     // parent_skip[i][j]: g[i][j] came from g[i-1][j-1] (layer i-1 skipped)
     std::vector<uint8_t> parent_skip((size_t) (L + 1) * (M + 1), 0);
     std::memcpy(prev.data(), h, sizeof(float) * E);
+    if (trace) {
+        result.similarity.assign((size_t) (L + 1) * (M + 1), NAN);
+        for (int32_t i = 0; i <= L; ++i) result.similarity[(size_t) i * (M + 1)] = 1.0f; // g[i][0] = x_i
+    }
+    auto record = [&](int32_t i, int32_t j, float similarity) {
+        if (trace) result.similarity[(size_t) i * (M + 1) + j] = similarity;
+    };
 
     tmp_seqs seqs(ctx, seq_id, pos);
     if (M > 0) {
@@ -227,16 +245,20 @@ engine_error optimize(llama_context * ctx, llama_seq_id seq_id, llama_pos pos, c
             for (int32_t j = 1; j <= ell; ++j) {
                 const float * run_j  = run.data() + (size_t) (j - 1) * E;
                 const float * skip_j = prev.data() + (size_t) (j - 1) * E;
+                const float run_similarity  = cosine(run_j, h_i, (int32_t) E);
+                const float skip_similarity = cosine(skip_j, h_i, (int32_t) E);
                 // strict '>': ties go to skipping, as in the paper
-                const bool take_run = cosine(run_j, h_i, (int32_t) E) > cosine(skip_j, h_i, (int32_t) E);
+                const bool take_run = run_similarity > skip_similarity;
                 std::memcpy(cur.data() + (size_t) j * E, take_run ? run_j : skip_j, sizeof(float) * E);
                 parent_skip[(size_t) i * (M + 1) + j] = take_run ? 0 : 1;
+                record(i, j, take_run ? run_similarity : skip_similarity);
             }
         }
         if (i <= M) {
             // the first i layers all skipped
             std::memcpy(cur.data() + (size_t) i * E, prev.data() + (size_t) (i - 1) * E, sizeof(float) * E);
             parent_skip[(size_t) i * (M + 1) + i] = 1;
+            if (trace) record(i, i, cosine(cur.data() + (size_t) i * E, h_i, (int32_t) E));
         }
         std::swap(prev, cur);
     }
@@ -249,6 +271,7 @@ engine_error optimize(llama_context * ctx, llama_seq_id seq_id, llama_pos pos, c
         }
     }
     result.cosine = cosine(prev.data() + (size_t) M * E, h + (size_t) L * E, (int32_t) E);
+    if (trace) result.skipped = parent_skip;
     return {};
 }
 

@@ -32,6 +32,9 @@ void set_capture(llama_context * ctx, bool on);
 // the last decode. False when that row is not in the batch or the last decode did not capture.
 bool read_hidden(llama_context * ctx, const llama_batch & last_batch, llama_seq_id seq_id, llama_pos pos, float * out);
 
+// The same for row `row` of the last decode's batch.
+bool read_hidden_row(llama_context * ctx, int32_t row, float * out);
+
 // Error carrying a message for JS; `code` is the llama_decode status when a decode failed.
 struct engine_error {
     int         code = 0;
@@ -39,8 +42,8 @@ struct engine_error {
     bool ok() const { return message.empty(); }
 };
 
-// Restores the skip mask, the capture flags and embd_hidden when a native CLaSp call ends, so
-// that node-llama-cpp's own decodes always run the full, unmasked model.
+// Restores the skip mask, the capture flags, embd_hidden and the thread counts when a native CLaSp
+// call ends, so that node-llama-cpp's own decodes always run the full, unmasked model with its threads.
 class ctx_state_guard {
 public:
     ctx_state_guard(llama_context * ctx, bool capture_after);
@@ -51,7 +54,12 @@ private:
     llama_context *      ctx;
     bool                 capture_after;
     std::vector<uint8_t> saved_mask;
+    int32_t              saved_threads;
+    int32_t              saved_threads_batch;
 };
+
+// Sets the thread counts of single-token and batched decodes; 0 keeps a count as it is.
+void set_threads(llama_context * ctx, int32_t single, int32_t batch);
 
 // Temporary sequences sharing the prefix [0, pos) of `src`, taken from `first_free` downwards.
 class tmp_seqs {
@@ -80,11 +88,15 @@ engine_error eval_layer(llama_context * ctx, tmp_seqs & seqs, int32_t il, const 
 struct optimize_result {
     std::vector<uint8_t> mask;   // n_layer entries, exactly n_skip ones
     float                cosine = 0.0f; // cos(g[L][M], x_L)
+    // with `trace`: for i = 0..L and j = 0..M (row-major, (L+1)*(M+1)), whether g[i][j] came from a skip
+    // and its cosine D[i][j] to x_i (NaN where the cell does not exist)
+    std::vector<uint8_t> skipped;
+    std::vector<float>   similarity;
 };
 
 // Algorithm 1 of CLaSp: hidden = x_0..x_L of the token at `pos` (already in the KV of seq_id).
 engine_error optimize(llama_context * ctx, llama_seq_id seq_id, llama_pos pos, const float * hidden, int32_t n_skip,
-                      optimize_result & result);
+                      optimize_result & result, bool trace = false);
 
 struct draft_params {
     std::vector<llama_token> pending;          // tokens not yet in the KV cache, evaluated at start_pos...

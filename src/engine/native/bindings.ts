@@ -2,7 +2,7 @@
 // node-llama-cpp 3.21.1 (pinned exactly), so each access is checked at runtime.
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
-import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel } from "node-llama-cpp";
+import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import { ClaspBuildMissingError } from "./errors.ts";
 import { CLASP_PATCH_VERSION } from "./patchVersion.ts";
 
@@ -54,29 +54,69 @@ export interface NativeOptimizeResult {
     ms: number;
 }
 
-/** What a step adds to a draft: the DP in front of it. */
-export interface StepSettings {
-    /** Position whose x_0..x_L the last decode captured; the DP target. */
-    readPos?: number;
-    /** Run the DP on the states read at readPos and draft with its mask (ignores `mask`). */
+/** Thread counts per phase of a round; 0 or absent keeps the context's. */
+export interface PhaseThreads {
+    /** One-token decodes: the layer-skip draft, a verify of the pending token alone. */
+    single?: number;
+    /** Verify batches. */
+    batch?: number;
+    /** The DP's candidate batches. */
+    dp?: number;
+}
+
+/** node-llama-cpp's sampler settings at T > 0 (the verify distribution must be the one plain decoding samples from). */
+export interface TargetSampling {
+    /** 0 or absent: greedy. */
+    temperature?: number;
+    topK?: number;
+    topP?: number;
+    minP?: number;
+    /** Seeds the draft's sampling and the acceptance draws. */
+    seed?: number;
+}
+
+export interface NativeRoundOptions extends TargetSampling {
+    /** The last committed token, not yet in the KV cache; evaluated at startPos. */
+    pending: number;
+    /** The real sequence's KV holds [0, startPos). */
+    startPos: number;
+    /** A ready draft (prompt lookup) to verify as is. */
+    proposal?: Uint32Array;
+    /** > 0: draft up to this many tokens with `mask` skipped (instead of a proposal). */
+    draftMax?: number;
+    mask?: Uint8Array | null;
+    minConfidence?: number;
+    /** Capture during the verify and run the DP on the last accepted token. */
     runDp?: boolean;
     numSkip?: number;
+    threads?: PhaseThreads;
 }
 
-export interface StepOutcome {
-    /** x_0..x_L read at readPos, or null when not read or not captured. */
-    hidden: Float32Array | null;
-    dpRan: boolean;
-    /** The mask the draft used. */
-    mask: Uint8Array;
-    /** DP cosine (NaN when the DP did not run). */
+export interface NativeRoundResult {
+    /** What was verified after `pending`. */
+    draft: Uint32Array;
+    /** Draft tokens kept: the sequence now holds [0, startPos + 1 + accepted). */
+    accepted: number;
+    /** The model's token after them (correction or bonus), not yet in the KV cache. */
+    next: number;
+    /** The DP's skip set, or null when it did not run. */
+    mask: Uint8Array | null;
+    /** DP cosine (NaN when it did not run). */
     cosine: number;
-    dpMs: number;
     draftMs: number;
+    verifyMs: number;
+    dpMs: number;
+    /** The whole call on the worker thread. */
+    ms: number;
 }
 
-export interface NativeStepOptions extends NativeDraftOptions, StepSettings {}
-export interface NativeStepResult extends NativeDraftResult, StepOutcome {}
+/** The DP's decisions cell by cell, (nLayer + 1) × (numSkip + 1) row-major: i layers processed, j skipped. */
+export interface OptimizeTrace {
+    /** 1 where g[i][j] came from skipping layer i − 1. */
+    skipped: Uint8Array;
+    /** cos(g[i][j], x_i); NaN where the cell does not exist. */
+    similarity: Float32Array;
+}
 
 /** The exports our addon sources (native/addon/AddonClasp.cpp) add to node-llama-cpp's addon. */
 export interface ClaspBindings {
@@ -85,17 +125,17 @@ export interface ClaspBindings {
     claspModelSupportsLayerSkip(model: NativeModel): boolean;
     claspSetCapture(ctx: NativeContext, on: boolean): void;
     claspReadHiddenStates(ctx: NativeContext, seqId: number, pos: number): Float32Array | null;
-    claspOptimize(ctx: NativeContext, seqId: number, pos: number, hidden: Float32Array, numSkip: number): Promise<NativeOptimizeResult>;
+    claspOptimize(ctx: NativeContext, seqId: number, pos: number, hidden: Float32Array, numSkip: number, trace?: boolean): Promise<NativeOptimizeResult & Partial<OptimizeTrace>>;
     claspEvalLayerCandidates(ctx: NativeContext, seqId: number, pos: number, layer: number, candidates: Float32Array): Promise<Float32Array>;
     claspDraft(ctx: NativeContext, seqId: number, options: NativeDraftOptions): Promise<NativeDraftResult>;
-    claspStep(ctx: NativeContext, seqId: number, options: NativeStepOptions): Promise<NativeStepResult>;
+    claspRound(ctx: NativeContext, seqId: number, options: NativeRoundOptions): Promise<NativeRoundResult>;
     claspSetLayerSkip(ctx: NativeContext, mask: Uint8Array | null): boolean;
     claspGetLayerSkip(ctx: NativeContext): Uint8Array;
 }
 
 const REQUIRED_FUNCTIONS = [
     "claspGetInfo", "claspModelSupportsLayerSkip", "claspSetCapture", "claspReadHiddenStates", "claspOptimize",
-    "claspEvalLayerCandidates", "claspDraft", "claspStep", "claspSetLayerSkip", "claspGetLayerSkip",
+    "claspEvalLayerCandidates", "claspDraft", "claspRound", "claspSetLayerSkip", "claspGetLayerSkip",
 ] as const;
 
 function internal(owner: object, field: string, what: string): unknown {
@@ -123,6 +163,36 @@ export function sequenceIdOf(sequence: LlamaContextSequence): number {
     const id = internal(sequence, "_sequenceId", "sequence id");
     if (typeof id !== "number") throw new Error("CLaSp: node-llama-cpp's sequence id is not a number");
     return id;
+}
+
+/** The fields node-llama-cpp keeps a sequence's state in (what its own `_decodeTokens` updates). */
+interface SequenceState {
+    _contextTokens: Token[];
+    _nextTokenIndex: number;
+    _loadedTokenPredictions: unknown[];
+}
+
+function sequenceState(sequence: LlamaContextSequence): SequenceState {
+    const state = sequence as unknown as Partial<SequenceState>;
+    if (!Array.isArray(state._contextTokens) || typeof state._nextTokenIndex !== "number" || !Array.isArray(state._loadedTokenPredictions))
+        throw new Error("CLaSp: node-llama-cpp's sequence state fields are missing; is node-llama-cpp 3.21.1 installed?");
+    return state as SequenceState;
+}
+
+/** Whether native code may decode at the sequence's end: no token predictor holds cells past it. */
+export function sequenceEndsCleanly(sequence: LlamaContextSequence): boolean {
+    const state = sequenceState(sequence);
+    return state._loadedTokenPredictions.length === 0 && state._contextTokens.length === state._nextTokenIndex;
+}
+
+/**
+ * Records tokens that native code decoded into the sequence's KV cache right after its end, the way
+ * node-llama-cpp records its own decodes, so that its erase and reuse logic sees them.
+ */
+export function appendDecodedTokens(sequence: LlamaContextSequence, tokens: readonly Token[]): void {
+    const state = sequenceState(sequence);
+    state._contextTokens = state._contextTokens.concat(tokens);
+    state._nextTokenIndex += tokens.length;
 }
 
 type WithLock = <T>(scope: [object, string], callback: () => Promise<T> | T) => Promise<T>;

@@ -1,14 +1,15 @@
 // The CLaSp native API for one (context, sequence), over the patched addon. Every call that decodes
 // runs under node-llama-cpp's own context lock, so it never races node-llama-cpp's batch dispatch.
-import type { LlamaContext, LlamaContextSequence, LlamaModel } from "node-llama-cpp";
+import type { LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import {
-    claspBindingsOf, llamaOfModel, nativeContextOf, nativeModelOf, sequenceIdOf, withContextLock,
+    appendDecodedTokens, claspBindingsOf, llamaOfModel, nativeContextOf, nativeModelOf, sequenceEndsCleanly, sequenceIdOf, withContextLock,
     type ClaspBindings, type DraftSettings, type NativeContext, type NativeDraftOptions, type NativeDraftResult, type NativeInfo,
-    type NativeOptimizeResult, type StepOutcome, type StepSettings,
+    type NativeOptimizeResult, type NativeRoundResult, type OptimizeTrace, type PhaseThreads, type TargetSampling,
 } from "./bindings.ts";
 import { ClaspArgumentError, ClaspUnsupportedError } from "./errors.ts";
 
 export type ClaspInfo = NativeInfo;
+export type { OptimizeTrace, PhaseThreads, TargetSampling };
 
 export interface DraftOptions extends DraftSettings {
     /** Tokens not yet in the real KV cache (usually the last committed token), evaluated at startPos... */
@@ -22,8 +23,25 @@ export interface DraftResult extends Omit<NativeDraftResult, "tokens"> {
 
 export type OptimizeResult = NativeOptimizeResult;
 
-export interface StepOptions extends DraftOptions, StepSettings {}
-export interface StepResult extends DraftResult, StepOutcome {}
+export interface RoundOptions {
+    /** The last committed token; the sequence must end right before it (nextTokenIndex = startPos). */
+    pending: Token;
+    startPos: number;
+    /** A ready draft (prompt lookup), verified as is. */
+    proposal?: readonly Token[];
+    /** Instead of a proposal: a layer-skip draft of up to `maxTokens` tokens with `mask` skipped. */
+    layerSkip?: { mask: Uint8Array; maxTokens: number; minConfidence: number };
+    /** Absent: greedy. */
+    sampling?: TargetSampling;
+    /** Capture during the verify and re-select `numSkip` layers from the last accepted token. */
+    dp?: { numSkip: number };
+    threads?: PhaseThreads;
+}
+
+export interface RoundResult extends Omit<NativeRoundResult, "draft" | "next"> {
+    draft: Token[];
+    next: Token;
+}
 
 export interface ClaspNative {
     readonly info: ClaspInfo;
@@ -35,9 +53,16 @@ export interface ClaspNative {
     /** x_0..x_L ((L+1)*nEmbd) of the row at `pos` of the last decoded batch; null if not captured there. No decode. */
     readHiddenStates(pos: number): Float32Array | null;
     optimize(pos: number, hidden: Float32Array, numSkip: number): Promise<OptimizeResult>;
+    /** With `trace`, also every cell's decision and cosine (tests compare them with a reference DP). */
+    optimize(pos: number, hidden: Float32Array, numSkip: number, trace: true): Promise<OptimizeResult & OptimizeTrace>;
     draft(options: DraftOptions): Promise<DraftResult>;
-    /** Read hidden -> optional DP -> draft, in one thread-pool hop under one lock. */
-    step(options: StepOptions): Promise<StepResult>;
+    /**
+     * One speculative round in one thread-pool hop under one lock: draft (or take the proposal), verify
+     * [pending, ...draft] in the sequence, accept, remove the rejected cells, and with `dp` re-select the
+     * skipped layers. The sequence then ends after pending and the accepted draft tokens (node-llama-cpp's
+     * view of it included); `next` is not evaluated yet.
+     */
+    round(options: RoundOptions): Promise<RoundResult>;
     /** Layer `layer` on n candidate states at `pos`, each attending to the prefix [0, pos) and itself. */
     evalLayerCandidates(pos: number, layer: number, candidates: Float32Array): Promise<Float32Array>;
     /** Context-wide mask for node-llama-cpp's own decodes: tests and benchmarks only. */
@@ -50,19 +75,19 @@ export function supportsLayerSkip(model: LlamaModel): boolean {
     return claspBindingsOf(llamaOfModel(model)).claspModelSupportsLayerSkip(nativeModelOf(model));
 }
 
-function checkTokens(tokens: unknown, nVocab: number): Uint32Array {
-    if (!Array.isArray(tokens) || tokens.length === 0)
-        throw new ClaspArgumentError("pending must be a non-empty array of token ids");
+function checkTokens(tokens: unknown, nVocab: number, what: string, emptyAllowed = false): Uint32Array {
+    if (!Array.isArray(tokens) || (tokens.length === 0 && !emptyAllowed))
+        throw new ClaspArgumentError(`${what} must be a non-empty array of token ids`);
     for (const token of tokens)
         if (!Number.isInteger(token) || token < 0 || token >= nVocab)
-            throw new ClaspArgumentError(`pending token ${String(token)} is not a token id of this model`);
+            throw new ClaspArgumentError(`${what} token ${String(token)} is not a token id of this model`);
     return Uint32Array.from(tokens as number[]);
 }
 
 function toNativeDraft(options: DraftOptions, nVocab: number): NativeDraftOptions {
     if (options == null || typeof options !== "object") throw new ClaspArgumentError("draft options must be an object");
     return {
-        pending: checkTokens(options.pending, nVocab),
+        pending: checkTokens(options.pending, nVocab, "pending"),
         startPos: options.startPos,
         mask: options.mask,
         maxTokens: options.maxTokens,
@@ -79,14 +104,16 @@ function withTokenArray<T extends NativeDraftResult>(result: T): Omit<T, "tokens
 
 class ClaspNativeImpl implements ClaspNative {
     readonly info: ClaspInfo;
+    private readonly seqId: number;
 
     constructor(
         private readonly bindings: ClaspBindings,
         private readonly context: LlamaContext,
         private readonly ctx: NativeContext,
-        private readonly seqId: number,
+        private readonly sequence: LlamaContextSequence,
     ) {
         this.info = bindings.claspGetInfo(ctx);
+        this.seqId = sequenceIdOf(sequence);
     }
 
     setCapture(on: boolean): void {
@@ -97,8 +124,8 @@ class ClaspNativeImpl implements ClaspNative {
         return this.bindings.claspReadHiddenStates(this.ctx, this.seqId, pos);
     }
 
-    optimize(pos: number, hidden: Float32Array, numSkip: number): Promise<OptimizeResult> {
-        return this.locked(() => this.bindings.claspOptimize(this.ctx, this.seqId, pos, hidden, numSkip));
+    optimize(pos: number, hidden: Float32Array, numSkip: number, trace?: true): Promise<OptimizeResult & OptimizeTrace> {
+        return this.locked(() => this.bindings.claspOptimize(this.ctx, this.seqId, pos, hidden, numSkip, trace === true)) as Promise<OptimizeResult & OptimizeTrace>;
     }
 
     async draft(options: DraftOptions): Promise<DraftResult> {
@@ -106,9 +133,26 @@ class ClaspNativeImpl implements ClaspNative {
         return this.locked(async () => withTokenArray(await this.bindings.claspDraft(this.ctx, this.seqId, native)));
     }
 
-    async step(options: StepOptions): Promise<StepResult> {
-        const native = { ...toNativeDraft(options, this.info.nVocab), readPos: options.readPos, runDp: options.runDp ?? false, numSkip: options.numSkip };
-        return this.locked(async () => withTokenArray(await this.bindings.claspStep(this.ctx, this.seqId, native)));
+    async round(options: RoundOptions): Promise<RoundResult> {
+        const { pending, startPos, proposal, layerSkip, sampling, dp, threads } = options;
+        if (proposal && layerSkip) throw new ClaspArgumentError("a round verifies either a proposal or a layer-skip draft, not both");
+        const native = {
+            pending, startPos, threads, ...sampling,
+            proposal: proposal ? checkTokens([...proposal], this.info.nVocab, "proposal", true) : undefined,
+            draftMax: layerSkip?.maxTokens ?? 0,
+            mask: layerSkip?.mask ?? null,
+            minConfidence: layerSkip?.minConfidence ?? 0,
+            runDp: dp !== undefined,
+            numSkip: dp?.numSkip,
+        };
+        return this.locked(async () => {
+            if (startPos !== this.sequence.nextTokenIndex || !sequenceEndsCleanly(this.sequence))
+                throw new ClaspArgumentError(`a round must start at the sequence's end (${this.sequence.nextTokenIndex}), not at ${startPos}`);
+            const result = await this.bindings.claspRound(this.ctx, this.seqId, native);
+            const draft = Array.from(result.draft) as Token[];
+            appendDecodedTokens(this.sequence, [pending, ...draft.slice(0, result.accepted)]);
+            return { ...result, draft, next: result.next as Token };
+        });
     }
 
     evalLayerCandidates(pos: number, layer: number, candidates: Float32Array): Promise<Float32Array> {
@@ -140,5 +184,5 @@ export function createClaspNative(context: LlamaContext, sequence: LlamaContextS
         throw new ClaspUnsupportedError("CLaSp needs a unified KV cache: create the context with `sequences: 1`");
     // start from a known capture state (the addon keys it by native context address)
     bindings.claspSetCapture(ctx, false);
-    return new ClaspNativeImpl(bindings, context, ctx, sequenceIdOf(sequence));
+    return new ClaspNativeImpl(bindings, context, ctx, sequence);
 }
