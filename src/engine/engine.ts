@@ -93,23 +93,43 @@ export class Engine {
         });
     }
 
-    generate(request: GenerateRequest, signal?: AbortSignal, onText?: (text: string) => void): Promise<CompletionResult> {
-        return this.lock.run(async () => {
-            const loaded = this.requireLoaded();
-            const maxTokens = request.maxTokens ?? 512;
-            // Plain continuation even on FIM models: the instruction is a prefix, not a hole.
-            const prompt = buildPrompt(loaded.model, { prefix: request.prompt, suffix: "" }, {
-                maxTokens: promptBudget(loaded.info.contextSize, maxTokens),
-                fim: false,
+    /**
+     * `yieldTurn` is how a shared engine (src/engine/service/scheduler.ts) keeps a long generation
+     * from delaying other windows' completions: it is asked after every decode round, and when it
+     * returns a promise the decode stops there, the engine is free until the promise resolves, and
+     * generation then continues after the tokens so far (their KV cache is re-prefilled, since the
+     * others used the one sequence meanwhile).
+     */
+    async generate(
+        request: GenerateRequest,
+        signal?: AbortSignal,
+        onText?: (text: string) => void,
+        yieldTurn?: () => Promise<void> | undefined,
+    ): Promise<CompletionResult> {
+        const maxTokens = request.maxTokens ?? 512;
+        const output: Token[] = [];
+        for (;;) {
+            let paused: Promise<void> | undefined;
+            const result = await this.lock.run(async () => {
+                const loaded = this.requireLoaded();
+                // Plain continuation even on FIM models: the instruction is a prefix, not a hole.
+                const prompt = buildPrompt(loaded.model, { prefix: request.prompt, suffix: "" }, {
+                    maxTokens: promptBudget(loaded.info.contextSize, maxTokens),
+                    fim: false,
+                });
+                return this.run(loaded, prompt, {
+                    maxTokens,
+                    temperature: request.temperature ?? 0,
+                    seed: request.seed,
+                    mode: request.mode,
+                    onText,
+                    output,
+                    yieldWhen: yieldTurn && (() => (paused = yieldTurn()) !== undefined),
+                }, signal);
             });
-            return this.run(loaded, prompt, {
-                maxTokens,
-                temperature: request.temperature ?? 0,
-                seed: request.seed,
-                mode: request.mode,
-                onText,
-            }, signal);
-        });
+            if (!paused) return result;
+            await paused;
+        }
     }
 
     download(request: DownloadRequest, signal?: AbortSignal, onProgress?: (progress: DownloadProgress) => void) {
@@ -129,16 +149,22 @@ export class Engine {
             /** The editor's stop rules, to stop generating where the editor would cut the text anyway. */
             stop?: StopContext;
             onText?: (text: string) => void;
+            /** Output of earlier turns of the same generation, continued after and extended in place. */
+            output?: Token[];
+            /** Asked after each round: true ends this turn there (the caller resumes it later). */
+            yieldWhen?: () => boolean;
         },
         signal?: AbortSignal,
     ): Promise<CompletionResult> {
         const started = performance.now();
         if (signal?.aborted) throw cancelled();
-        const reusedTokens = await prefill(loaded.sequence, promptTokens);
+        const generated: Token[] = options.output ?? [];
+        const resumedTokens = generated.length;
+        const tokens = resumedTokens > 0 ? [...promptTokens, ...generated] : promptTokens;
+        const reusedTokens = await prefill(loaded.sequence, tokens);
         const promptMs = performance.now() - started;
 
-        const generated: Token[] = [];
-        let text = "";
+        let text = resumedTokens > 0 ? loaded.model.detokenize(generated) : "";
         let stopReason: StopReason | undefined;
         let firstTokenMs = 0;
         let judgedUpTo = -1;
@@ -148,8 +174,8 @@ export class Engine {
 
         const outcome: DecodeOutcome = await decoder.decode({
             sequence: loaded.sequence,
-            pending: promptTokens[promptTokens.length - 1]!,
-            maxTokens: options.maxTokens,
+            pending: tokens[tokens.length - 1]!,
+            maxTokens: options.maxTokens - resumedTokens,
             temperature: options.temperature,
             seed: options.seed,
             signal,
@@ -171,6 +197,7 @@ export class Engine {
                     stopReason = "timeout";
                     return false;
                 }
+                if (generated.length < options.maxTokens && options.yieldWhen?.()) return false;
                 return !signal?.aborted;
             },
         });
@@ -184,12 +211,12 @@ export class Engine {
             stopReason: stopReason ?? (outcome.end === "maxTokens" ? "maxTokens" : "eog"),
             usedFim,
             timings: {
-                promptTokens: promptTokens.length,
+                promptTokens: tokens.length,
                 reusedTokens,
                 promptMs,
                 firstTokenMs,
                 totalMs,
-                tokensPerSecond: (generated.length / decodeMs) * 1000,
+                tokensPerSecond: ((generated.length - resumedTokens) / decodeMs) * 1000,
             },
             speculation: outcome.speculation,
         };
