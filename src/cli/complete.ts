@@ -9,7 +9,7 @@ import { applyStopRules } from "../completion/stopRules.ts";
 import { needsSingleLine } from "../completion/promptLayout.ts";
 import { resolveModel } from "./modelSource.ts";
 import { cacheRoot } from "../fixtures/cachePaths.ts";
-import type { CompletionRequest, SpeculationMode } from "../engine/protocol.ts";
+import { noFimLabel, type CompletionRequest, type SpeculationMode } from "../engine/protocol.ts";
 
 const usage = "usage: npm run complete -- --file F --line N --column C [--model PATH|URI] [--mode off|clasp|lookup|hybrid|auto] [--max-tokens N] [--threads N]";
 
@@ -60,7 +60,7 @@ async function main(): Promise<void> {
         process.stdout.write(shown.text + "\n");
         const t = result.timings;
         console.error(
-            `model ${info.name} (${info.architecture}, ${info.layers} layers, ${info.backend}) · ${result.usedFim ? "FIM" : "prefix-only"} · ` +
+            `model ${info.name} (${info.architecture}, ${info.layers} layers, ${info.backend}) · ${result.usedFim ? "FIM" : noFimLabel} · ` +
             `load ${loadMs.toFixed(0)} ms · prompt ${t.promptTokens} tokens in ${t.promptMs.toFixed(0)} ms · ` +
             `first token ${t.firstTokenMs.toFixed(0)} ms · ${result.generatedTokens} tokens in ${t.totalMs.toFixed(0)} ms ` +
             `(${t.tokensPerSecond.toFixed(1)} tok/s) · stop: ${result.stopReason}`,

@@ -38,6 +38,9 @@ export interface LoadOptions {
     requireClaspBuild?: boolean;
 }
 
+/** How the CLI and the status bar say that a model completes from the prefix alone (the suffix still drives the stop rules). */
+export const noFimLabel = "no FIM tokens: prefix-only";
+
 export interface ModelInfo {
     path: string;
     name: string;

@@ -2,7 +2,7 @@
 // names the state; with live stats it adds acceptance and measured speedup (`α 78% · 1.42×`).
 import type { AcceptanceSnapshot } from "../completion/acceptanceStats.ts";
 import { formatAcceptance } from "../completion/acceptanceStats.ts";
-import type { EngineState, ModelInfo, SpeculationStats } from "../engine/protocol.ts";
+import { noFimLabel, type EngineState, type ModelInfo, type SpeculationStats } from "../engine/protocol.ts";
 
 export type Phase = "stopped" | "starting" | "noModel" | "downloading" | "loading" | "ready" | "error";
 
@@ -91,7 +91,7 @@ export function presentStatus(view: StatusView): StatusPresentation {
     if (view.error) lines.push(`Error: ${view.error}`, "");
     const model = view.model;
     if (model) {
-        lines.push(`Model: ${model.name} (${model.architecture}, ${model.layers} layers${model.hasFim ? ", FIM" : ""})`);
+        lines.push(`Model: ${model.name} (${model.architecture}, ${model.layers} layers, ${model.hasFim ? "FIM" : noFimLabel})`);
         lines.push(`Backend: ${backendLabel(model.backend)}`);
     } else {
         lines.push("Model: none loaded");

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { copyFile, mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensureFixture } from "../../src/fixtures/index.ts";
+import { pinnedModel, requireCachedModel } from "../../src/models/pinnedModels.ts";
 
 const cli = fileURLToPath(new URL("../../src/cli/complete.ts", import.meta.url));
 
@@ -48,7 +49,22 @@ describe("npm run complete (CLI)", function () {
         const run = complete(["--file", source, "--line", "2", "--column", "10", "--threads", "1", "--max-tokens", "4"], { HOME: home });
         assert.equal(run.code, 0, run.stderr);
         assert.doesNotMatch(run.stderr, /No model configured/);
-        assert.match(run.stderr, /· prefix-only ·/, "the downloaded (FIM-less) model was used, not the FIM fixture");
+        assert.match(run.stderr, /· no FIM tokens: prefix-only ·/, "the downloaded (FIM-less) model was used, not the FIM fixture");
+    });
+
+    it("with no model configured, runs SmolLM2 once `npm run models` fetched it, and says so", async () => {
+        const home = await mkdtemp(join(tmpdir(), "clasp-home-"));
+        const models = join(home, ".cache", "clasp-complete", "models");
+        await mkdir(models, { recursive: true });
+        await symlink(requireCachedModel("smollm2"), join(models, pinnedModel("smollm2").fileName));
+        const code = join(home, "sum.ts");
+        await writeFile(code, "// Return the sum of the numbers in the array.\nfunction sum(values: number[]): number {\n    let total = 0;\n    for (const value of values) {\n        \n    }\n    return total;\n}\n");
+        const run = complete(["--file", code, "--line", "5", "--column", "9", "--threads", "1", "--max-tokens", "16", "--mode", "off"], { HOME: home });
+        assert.equal(run.code, 0, run.stderr);
+        assert.match(run.stderr, /No model configured: using SmolLM2-135M-Instruct \(Q4_1\) fetched by `npm run models`/);
+        assert.match(run.stderr, /\nmodel .* \(llama, 30 layers, cpu\) · no FIM tokens: prefix-only ·/);
+        // A trained model completes the loop body with code about the values, not noise.
+        assert.match(run.stdout, /total|value/, run.stdout);
     });
 
     it("a missing model file: one clear line and a non-zero exit", () => {

@@ -51,6 +51,12 @@ describe("status bar text", () => {
         assert.match(text({ engineState: "error", engineError: "crashed" }), /CLaSp error/);
     });
 
+    it("says in the tooltip whether the model fills in the middle or completes from the prefix only", () => {
+        assert.match(presentStatus(toStatusView({ ...ready, model })).tooltip, /Model: deepseek-coder-1\.3b \(llama, 24 layers, FIM\)/);
+        const smollm2 = { ...model, name: "SmolLM2-135M-Instruct", layers: 30, hasFim: false };
+        assert.match(presentStatus(toStatusView({ ...ready, model: smollm2 })).tooltip, /Model: SmolLM2-135M-Instruct \(llama, 30 layers, no FIM tokens: prefix-only\)/);
+    });
+
     it("puts model, backend, skip set, tokens/s and DP share in the tooltip", () => {
         const { tooltip } = presentStatus(toStatusView({ ...ready, stats, model }));
         assert.match(tooltip, /deepseek-coder-1\.3b/);
