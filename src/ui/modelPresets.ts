@@ -1,6 +1,8 @@
-// A short list of real FIM-capable models in node-llama-cpp's URI form, small enough for a
-// laptop. The first is the default (the same model the engine's CLI recommends: LLaMA
+// A short list of real models in node-llama-cpp's URI form, small enough for a laptop: FIM code
+// models, and one of the LLaMA-3 family the CLaSp paper evaluated. The first is the default (the same model the engine's CLI recommends: LLaMA
 // architecture, so CLaSp's layer skip applies, and FIM tokens in its vocabulary).
+
+import { noFimLabel } from "../engine/protocol.ts";
 
 export interface ModelPreset {
     label: string;
@@ -23,6 +25,12 @@ export const modelPresets: readonly ModelPreset[] = [
         label: "CodeLlama 7B (Q4_K_M)",
         uri: "hf:TheBloke/CodeLlama-7B-GGUF/codellama-7b.Q4_K_M.gguf",
         detail: "≈4.1 GB · LLaMA architecture, 32 layers, FIM",
+    },
+    {
+        // The family the CLaSp paper measured (LLaMA-3-8B/70B); this is its smallest member.
+        label: "Llama 3.2 1B Instruct (Q4_K_M)",
+        uri: "hf:bartowski/Llama-3.2-1B-Instruct-GGUF/Llama-3.2-1B-Instruct-Q4_K_M.gguf",
+        detail: `≈0.8 GB · LLaMA-3 architecture, 16 layers · ${noFimLabel} · about 8× SmolLM2-135M's weights per token (speed not measured here)`,
     },
     {
         label: "Qwen2.5-Coder 1.5B (Q8_0)",

@@ -13,6 +13,13 @@ describe("model setting", () => {
         assert.deepEqual(interpretModelSetting("/opt/m.gguf", "/home/u"), { kind: "path", path: "/opt/m.gguf" });
     });
 
+    it("offers a LLaMA-3-family preset, labelled as prefix-only", () => {
+        const llama3 = modelPresets.find((preset) => /Llama 3/.test(preset.label));
+        assert.ok(llama3, "no LLaMA-3 preset");
+        assert.match(llama3.detail, /LLaMA-3 architecture, 16 layers · no FIM tokens: prefix-only/);
+        assert.notEqual(llama3, defaultModelPreset, "the default must be a FIM code model");
+    });
+
     it("offers only downloadable GGUF presets", () => {
         assert.ok(modelPresets.length >= 3);
         for (const preset of modelPresets) {
