@@ -1,7 +1,7 @@
 // A short list of real models in node-llama-cpp's URI form, small enough for a laptop: FIM code
-// models, and one of the LLaMA-3 family the CLaSp paper evaluated. The first is the default (the same model the engine's CLI recommends: LLaMA
-// architecture, so CLaSp's layer skip applies, and FIM tokens in its vocabulary).
-
+// models, and one of the LLaMA-3 family the CLaSp paper evaluated. The first is the default (the
+// same model the engine's CLI recommends: LLaMA architecture, so CLaSp's layer skip applies, and
+// FIM tokens in its vocabulary).
 import { noFimLabel } from "../engine/protocol.ts";
 
 export interface ModelPreset {
