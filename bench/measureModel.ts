@@ -8,7 +8,7 @@ import { defaultSpeculationSettings, type SpeculationMode, type SpeculationSetti
 import { createSpeculativeDecoder, type SpeculativeDecoder } from "../src/engine/clasp/speculativeDecoder.ts";
 import type { ClaspNative } from "../src/engine/native/index.ts";
 import type { HeldOutPrompt } from "./heldOutPrompts.ts";
-import { sweepSkipRatios, type SkipRatioSweep } from "./skipRatioSweep.ts";
+import { skipRatioSweeper, type SkipRatioSweep } from "./skipRatioSweep.ts";
 import { idealBound, timedDecode } from "./timedDecode.ts";
 
 export type BenchMode = "static" | "clasp" | "lookup" | "hybrid" | "auto";
@@ -99,6 +99,7 @@ export async function measureModel(llama: Llama, modelPath: string, name: string
             mode === "static"
                 ? createSpeculativeDecoder(settingsFor("clasp"), { native, staticMask })
                 : createSpeculativeDecoder(settingsFor(mode), { native: mode === "lookup" ? undefined : native })]));
+        const sweeper = options.skipRatioSweep && native ? skipRatioSweeper(native) : undefined;
 
         const plain = newTally();
         const tallies = new Map<BenchMode, Tally>(modes.map((mode) => [mode, newTally()]));
@@ -115,6 +116,7 @@ export async function measureModel(llama: Llama, modelPath: string, name: string
                 tally.cpuMs += result.cpuMs;
                 if (result.tokens.join() !== reference.tokens.join()) tally.lossless = false;
             }
+            await sweeper?.measure(run, prompt, reference.tokens);
             options.log(`  ${name}: prompt ${i + 1}/${prompts.length} (${options.prompts[i]!.file})`);
         }
 
@@ -123,9 +125,7 @@ export async function measureModel(llama: Llama, modelPath: string, name: string
         const plainCpuRate = plain.tokens / plain.cpuMs;
         for (const mode of modes) result.modes[mode] = summarize(tallies.get(mode)!, decoders.get(mode)!, plainRate, plainCpuRate);
         if (options.skipRatioSweep)
-            result.skipRatioSweep = native
-                ? await sweepSkipRatios({ sequence, native, prompts, maxTokens: options.maxTokens, log: options.log })
-                : { notRun: nativeUnavailable ?? "no native primitives" };
+            result.skipRatioSweep = sweeper?.points(plainRate) ?? { notRun: nativeUnavailable ?? "no native primitives" };
         return result;
     } finally {
         await context.dispose();
