@@ -56,7 +56,7 @@ async function main(): Promise<void> {
         };
         const result = await engine.complete(request);
         // What the editor would show: the same stop rules over the same context.
-        const shown = applyStopRules(result.text, stopContextOf(request, result.usedFim));
+        const shown = applyStopRules(result.text, stopContextOf(request));
         process.stdout.write(shown.text + "\n");
         const t = result.timings;
         console.error(

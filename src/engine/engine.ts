@@ -11,8 +11,10 @@ import { buildPrompt, fimTokensOf, type Prompt } from "./promptLayout.ts";
 import { applyStopRules, type StopContext, type StopRule } from "../completion/stopRules.ts";
 import { EngineError, cancelledCode } from "./rpc.ts";
 import { Mutex } from "./mutex.ts";
+import { TokenText, piecesOf, type PieceOf } from "./tokenText.ts";
 import { ClaspBuildMissingError, loadClaspLlama, supportsLayerSkip } from "./native/index.ts";
 import { createClaspDecoderFactory } from "./clasp/decoderFactory.ts";
+import { speculationOffReason } from "./speculationGuard.ts";
 import {
     defaultSpeculationSettings,
     type CompletionRequest, type CompletionResult, type DownloadProgress, type DownloadRequest, type EngineEvents,
@@ -25,6 +27,7 @@ interface Loaded {
     context: LlamaContext;
     sequence: LlamaContextSequence;
     info: ModelInfo;
+    pieceOf: PieceOf;
 }
 
 const defaults = { maxTokens: 128, maxLines: 16, answerReserve: 256 };
@@ -56,6 +59,7 @@ export class Engine {
                 this.loaded = await loadModel(options, (message) => this.log("warn", message));
                 this.setStatus({ state: "ready", model: this.loaded.info });
                 this.log("info", `Loaded ${this.loaded.info.name} (${this.loaded.info.architecture}, ${this.loaded.info.layers} layers, ${this.loaded.info.backend}, FIM ${this.loaded.info.hasFim ? "yes" : "no"})`);
+                if (this.loaded.info.speculationOff) this.log("info", this.loaded.info.speculationOff);
                 return this.loaded.info;
             } catch (error) {
                 const message = error instanceof Error ? error.message : String(error);
@@ -88,7 +92,7 @@ export class Engine {
                 seed: request.seed,
                 timeoutMs: request.timeoutMs,
                 mode: request.mode,
-                stop: stopContextOf(request, prompt.usedFim),
+                stop: stopContextOf(request),
             }, signal);
         });
     }
@@ -164,12 +168,14 @@ export class Engine {
         const reusedTokens = await prefill(loaded.sequence, tokens);
         const promptMs = performance.now() - started;
 
-        let text = resumedTokens > 0 ? loaded.model.detokenize(generated) : "";
+        const text = new TokenText(loaded.pieceOf);
+        text.push(generated);
         let stopReason: StopReason | undefined;
         let firstTokenMs = 0;
         let judgedUpTo = -1;
         const deadline = options.timeoutMs ? started + options.timeoutMs : Infinity;
-        const settings = { ...this.settings, ...(options.mode ? { mode: options.mode } : {}) };
+        const mode = loaded.info.speculationOff ? "off" : options.mode ?? this.settings.mode;
+        const settings = { ...this.settings, mode };
         const decoder = this.decoderFor(loaded, settings);
 
         const outcome: DecodeOutcome = await decoder.decode({
@@ -183,14 +189,13 @@ export class Engine {
             onTokens: (tokens) => {
                 if (generated.length === 0) firstTokenMs = performance.now() - started;
                 generated.push(...tokens);
-                const next = loaded.model.detokenize(generated);
-                if (options.onText && next.length > text.length) options.onText(next.slice(text.length));
-                text = next;
+                const added = text.push(tokens);
+                if (options.onText && added) options.onText(added);
                 // Rules judge complete lines, so they only need a look when a line was finished.
-                const lastNewline = text.lastIndexOf("\n");
+                const lastNewline = added.includes("\n") ? text.text.lastIndexOf("\n") : judgedUpTo;
                 if (options.stop && lastNewline > judgedUpTo) {
                     judgedUpTo = lastNewline;
-                    stopReason = endingRule(text.slice(0, lastNewline + 1), options.stop);
+                    stopReason = endingRule(text.text.slice(0, lastNewline + 1), options.stop);
                     if (stopReason) return false;
                 }
                 if (performance.now() > deadline) {
@@ -206,7 +211,7 @@ export class Engine {
         const totalMs = performance.now() - started;
         const decodeMs = Math.max(1e-3, totalMs - promptMs);
         return {
-            text,
+            text: text.text,
             generatedTokens: generated.length,
             stopReason: stopReason ?? (outcome.end === "maxTokens" ? "maxTokens" : "eog"),
             usedFim,
@@ -263,7 +268,8 @@ async function loadLlama(options: LoadOptions, warn: (message: string) => void):
         if (!(error instanceof ClaspBuildMissingError) || options.requireClaspBuild) throw error;
         warn(`${error.message}. Layer-skip speculation (clasp, hybrid) is off; plain and lookup decoding still work.`);
     }
-    const llama = await getLlama({ gpu: gpu === "cpu" ? false : gpu, logger });
+    // build "never": an installed extension only runs binaries it shipped; it never compiles or downloads llama.cpp
+    const llama = await getLlama({ gpu: gpu === "cpu" ? false : gpu, build: "never", logger });
     return { llama, patched: false };
 }
 
@@ -276,9 +282,13 @@ function defaultThreads(): number {
     return Math.max(1, Math.min(4, Math.floor(availableParallelism() / 2)));
 }
 
-/** The stop-rule context of a completion request, as the editor builds it from the document. */
-export function stopContextOf(request: CompletionRequest, usedFim: boolean): StopContext {
-    const suffixLines = usedFim ? request.suffix.split("\n") : [""];
+/**
+ * The stop-rule context of a completion request, as the editor builds it from the document. A
+ * model without FIM never sees the suffix, but the suffix still says where its text must stop
+ * (the lines that follow, the rest of the cursor line), exactly as in the editor.
+ */
+export function stopContextOf(request: CompletionRequest): StopContext {
+    const suffixLines = request.suffix.split("\n");
     return {
         linePrefix: request.prefix.slice(request.prefix.lastIndexOf("\n") + 1),
         lineSuffix: suffixLines[0]!,
@@ -344,7 +354,9 @@ async function loadModel(options: LoadOptions, warn: (message: string) => void):
         contextSize: context.contextSize,
         hasFim: fimTokensOf(model) !== undefined,
         supportsLayerSkip: patched && supportsLayerSkip(model),
+        patchedBuild: patched,
+        speculationOff: speculationOffReason(model),
         backend: llama.gpu === false ? "cpu" : llama.gpu,
     };
-    return { llama, model, context, sequence, info };
+    return { llama, model, context, sequence, info, pieceOf: piecesOf(model) };
 }

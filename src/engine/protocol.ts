@@ -52,6 +52,8 @@ export interface ModelInfo {
     /** FIM tokens found in the model's vocabulary (never guessed from the file name). */
     hasFim: boolean;
     supportsLayerSkip: boolean;
+    /** The CLaSp-patched llama.cpp is loaded; false: node-llama-cpp's own binary, so plain and lookup decoding only. */
+    patchedBuild: boolean;
     backend: "cuda" | "metal" | "vulkan" | "cpu";
 }
 

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getLlama } from "node-llama-cpp";
-import { Engine } from "../../src/engine/engine.ts";
+import { Engine, stopContextOf } from "../../src/engine/engine.ts";
 import { ensureFixture } from "../../src/fixtures/index.ts";
 import { buildPrompt } from "../../src/engine/promptLayout.ts";
 
@@ -133,6 +133,15 @@ describe("engine: plain completion on generated fixtures", function () {
         const result = await fim.generate({ prompt: "// add two numbers\n", maxTokens: 10 }, undefined, (t) => chunks.push(t));
         assert.ok(result.text.length > 0 && chunks.length > 0, "something was generated and streamed");
         assert.equal(chunks.join(""), result.text);
+    });
+});
+
+describe("engine: stop rules of a prefix-only completion", () => {
+    it("still come from the suffix the model never sees (next lines, rest of the cursor line)", () => {
+        const context = stopContextOf({ prefix: "function f() {\n    return ", suffix: ");\n}\nconst x = 1;\n" });
+        assert.equal(context.linePrefix, "    return ");
+        assert.equal(context.lineSuffix, ");");
+        assert.deepEqual(context.nextLines, ["}", "const x = 1;", ""]);
     });
 });
 

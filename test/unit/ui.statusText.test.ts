@@ -25,6 +25,7 @@ const model: ModelInfo = {
     contextSize: 4096,
     hasFim: true,
     supportsLayerSkip: true,
+    patchedBuild: true,
     backend: "cuda",
 };
 
