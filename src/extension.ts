@@ -1,10 +1,11 @@
-// Activation wiring only: create the engine process, the completion service and the UI pieces,
+// Activation wiring only: connect to the shared engine, create the completion service and the UI pieces,
 // connect their events, and register commands. Behaviour lives in src/completion and src/ui.
 import * as vscode from "vscode";
-import type { EngineClient } from "./client/engineClient.ts";
-import { startEngineProcess } from "./client/engineProcess.ts";
+import { askModelConflict } from "./client/modelConflictPrompt.ts";
+import { SharedEngine } from "./client/sharedEngine.ts";
+import { defaultIdleExitMinutes } from "./engine/service/location.ts";
 import type { Config } from "./config.ts";
-import { readConfig } from "./config.ts";
+import { clampNumber, readConfig } from "./config.ts";
 import { CompletionService } from "./completion/completionService.ts";
 import { ClaspInlineProvider } from "./completion/inlineProvider.ts";
 import { isLanguageEnabled } from "./completion/languageFilter.ts";
@@ -25,7 +26,17 @@ export function activate(context: vscode.ExtensionContext) {
     const readSettings = () => readConfig(vscode.workspace.getConfiguration("clasp"));
     let config: Config = readSettings();
 
-    const engine: EngineClient = startEngineProcess({ enginePath: context.asAbsolutePath("dist/engine.mjs"), log });
+    // One engine for every window of this version (src/engine/service/); this window connects,
+    // or starts it when it is the first.
+    const engine = new SharedEngine({
+        enginePath: context.asAbsolutePath("dist/engine.mjs"),
+        version: String(context.extension.packageJSON.version),
+        clientName: `window ${process.pid} (${vscode.workspace.name ?? "no folder"})`,
+        idleExitMs: clampNumber(vscode.workspace.getConfiguration("clasp").get("engine.idleExitMinutes"), 0, 1440, defaultIdleExitMinutes) * 60_000,
+        onModelConflict: askModelConflict,
+        log,
+    });
+    engine.setFocused(vscode.window.state.focused);
     const statusBar = new StatusBar();
     const requestLog = new RequestLog();
     const history = new StatsHistory();
@@ -68,6 +79,7 @@ export function activate(context: vscode.ExtensionContext) {
         { dispose: () => engine.dispose() },
         { dispose: () => service.cancelAll() },
         vscode.languages.registerInlineCompletionItemProvider({ pattern: "**" }, provider),
+        vscode.window.onDidChangeWindowState((state) => engine.setFocused(state.focused)),
         disposable(engine.on("status", (status) => {
             statusBar.update({ engineState: status.state, engineError: status.error, ...(status.model ? { model: status.model } : {}) });
             if (status.state !== "ready") service.cache.clear();

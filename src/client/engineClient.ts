@@ -1,5 +1,5 @@
 // What the extension sees of the engine: typed requests with cancellation and progress, and
-// events. The forked-process implementation lives beside this file; tests may pass any object
+// events. The shared engine service client (sharedEngine.ts) implements it; tests may pass any object
 // with this shape.
 import type { EngineEvents, EngineMethods, EngineState, ProgressPayload } from "../engine/protocol.ts";
 

@@ -1,32 +1,49 @@
-// Entry point of the engine process, forked by the extension. It serves the Engine over the
-// IPC channel and exits when its parent goes away, so no orphaned model stays in memory.
+// Entry point of the engine process: the per-user engine service. A window starts it detached
+// (src/client/spawnEngine.ts) with the service directory, the extension version and the engine
+// key; it serves every window that connects with the token, and exits by itself a while after
+// the last one leaves, when another engine replaced its files, or on SIGTERM / SIGINT.
 import process from "node:process";
+import { parseArgs } from "node:util";
 import { Engine } from "./engine.ts";
-import { createEngineHandlers } from "./handlers.ts";
-import { serve, type Channel, type Message } from "./rpc.ts";
+import { EngineAlreadyRunning } from "./service/credentials.ts";
+import { serviceLocation } from "./service/location.ts";
+import { defaultIdleExitMs, startEngineService } from "./service/server.ts";
 
-if (!process.send) {
-    console.error("The CLaSp engine must be started by the extension (it talks over an IPC channel).");
+const log = (line: string) => console.error(`${new Date().toISOString()} [engine ${process.pid}] ${line}`);
+
+const { values } = parseArgs({
+    options: {
+        dir: { type: "string" },
+        version: { type: "string" },
+        key: { type: "string" },
+        "idle-exit-ms": { type: "string" },
+    },
+});
+if (!values.dir || !values.version || !values.key) {
+    console.error("usage: engine --dir DIR --version VERSION --key KEY [--idle-exit-ms MS] (windows start it; see src/client/spawnEngine.ts)");
     process.exit(2);
 }
-
-const channel: Channel = {
-    send: (message) => { process.send?.(message); },
-    onMessage: (listener) => {
-        const handler = (message: unknown) => listener(message as Message);
-        process.on("message", handler);
-        return () => process.off("message", handler);
-    },
-};
+const idleExitMs = values["idle-exit-ms"] === undefined ? defaultIdleExitMs : Number(values["idle-exit-ms"]);
 
 const engine = new Engine();
-const server = serve(channel, createEngineHandlers(engine));
-engine.on("status", (status) => server.emit("status", status));
-engine.on("stats", (stats) => server.emit("stats", stats));
-engine.on("log", (entry) => server.emit("log", entry));
-
-process.on("disconnect", () => {
-    server.close();
-    void engine.dispose().finally(() => process.exit(0));
-});
-
+engine.on("log", (entry) => log(`${entry.level}: ${entry.message}`));
+try {
+    const service = await startEngineService({
+        location: serviceLocation(values.version, values.key, values.dir),
+        version: values.version,
+        engine,
+        idleExitMs: Number.isFinite(idleExitMs) && idleExitMs >= 0 ? idleExitMs : defaultIdleExitMs,
+        log,
+    });
+    for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.once(signal, () => void service.close(`received ${signal}`));
+    log(`stopped: ${await service.closed}`);
+    process.exit(0);
+} catch (error) {
+    if (error instanceof EngineAlreadyRunning) {
+        // Two windows started an engine at once; the other one won.
+        log(error.message);
+        process.exit(0);
+    }
+    log(`could not start: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+    process.exit(1);
+}
