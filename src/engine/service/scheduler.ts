@@ -1,10 +1,10 @@
 // Who uses the engine next, when several windows share it. The engine runs one generation at a
 // time; this decides the order: at most one completion per window (a window's new completion
-// replaces its older one, queued or running), the focused window first, no waiting request
-// passed over more than `maxPassOvers` times, and a long Generate handing its turn to any waiting
-// completion after each decode round (see `YieldTurn`), so it never delays another window's ghost
-// text by more than one round. Generates do not yield to each other: every switch costs the one
-// KV-cache sequence a full re-prefill.
+// replaces its older one, queued or running), completions before generates and the focused
+// window's first, no waiting request passed over more than `maxPassOvers` times, and a long
+// Generate handing its turn to any waiting completion after each decode round (see `YieldTurn`),
+// so it never delays another window's ghost text by more than one round. Generates do not yield
+// to each other: every switch costs the one KV-cache sequence a full re-prefill.
 import { EngineError, cancelledCode } from "../rpc.ts";
 
 export type WorkKind = "complete" | "generate";
@@ -114,10 +114,15 @@ export class FairScheduler {
         next.waiter?.resolve();
     }
 
-    /** Lower goes first: requests passed over too often, the focused window, the rest, yielded work. */
+    /**
+     * Lower goes first: work passed over too often, then completions (the focused window's first),
+     * then a generate that handed its turn to them (it resumes before any other generate starts),
+     * then the other generates.
+     */
     private rank(entry: Entry): number {
         if (entry.yielded) return 3;
         if (entry.passedOver >= maxPassOvers) return 0;
+        if (entry.kind === "generate") return 4;
         return entry.window === this.focused ? 1 : 2;
     }
 }
