@@ -157,10 +157,12 @@ export class CompletionService {
         });
         this.last = { text: processed.text, stopReason: result.stopReason };
         const rules = processed.applied.length > 0 ? `; stop rules: ${processed.applied.join(", ")}` : "";
-        // Where the time went: debounce, the engine's own work, and the wait around it (IPC, queueing behind other work).
+        // Where the time went: debounce, the engine's own work (after laying out the prompt: prefill, then
+        // generation, whose first token comes at firstTokenMs), and the wait around it (IPC, queueing behind other work).
         const roundTrip = this.now() - requested;
-        const engineMs = Math.round(result.timings.totalMs);
-        const timing = `debounce ${wait} ms, engine ${engineMs} ms of ${roundTrip} ms round trip`;
+        const t = result.timings;
+        const timing = `debounce ${wait} ms, engine ${Math.round(t.totalMs)} ms of ${roundTrip} ms round trip ` +
+            `(prompt build ${(t.promptBuildMs ?? 0).toFixed(1)} ms, prefill ${t.promptMs.toFixed(1)} ms, first token at ${t.firstTokenMs.toFixed(1)} ms)`;
         const detail = `engine stop: ${result.stopReason}, ${result.generatedTokens} tokens; ${timing}${rules}`;
         if (processed.text.length === 0) {
             return void record(result.text.trim().length > 0 ? "filtered" : "empty", detail);

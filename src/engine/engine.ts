@@ -83,10 +83,12 @@ export class Engine {
         return this.lock.run(async () => {
             const loaded = this.requireLoaded();
             const maxTokens = request.maxTokens ?? defaults.maxTokens;
+            const buildStarted = performance.now();
             const prompt = buildPrompt(loaded.model, request, {
                 maxTokens: promptBudget(loaded.info.contextSize, maxTokens),
             });
-            return this.run(loaded, prompt, {
+            const promptBuildMs = performance.now() - buildStarted;
+            const result = await this.run(loaded, prompt, {
                 maxTokens,
                 temperature: request.temperature ?? 0,
                 seed: request.seed,
@@ -94,6 +96,8 @@ export class Engine {
                 mode: request.mode,
                 stop: stopContextOf(request),
             }, signal);
+            result.timings.promptBuildMs = promptBuildMs;
+            return result;
         });
     }
 

@@ -54,6 +54,8 @@ export interface ModelInfo {
     supportsLayerSkip: boolean;
     /** The CLaSp-patched llama.cpp is loaded; false: node-llama-cpp's own binary, so plain and lookup decoding only. */
     patchedBuild: boolean;
+    /** Why every mode decodes plainly on this model (a recurrent or hybrid architecture); absent when speculation may run. */
+    speculationOff?: string;
     backend: "cuda" | "metal" | "vulkan" | "cpu";
 }
 
@@ -85,6 +87,8 @@ export interface RequestTimings {
     promptTokens: number;
     /** Prompt tokens whose KV cache was reused from the previous request. */
     reusedTokens: number;
+    /** Laying out and tokenizing the prompt (completions only; before `promptMs` starts). */
+    promptBuildMs?: number;
     promptMs: number;
     firstTokenMs: number;
     totalMs: number;

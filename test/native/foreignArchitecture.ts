@@ -8,7 +8,8 @@ import {
     type GgufMetadataValue, type GgufReadValue, type GgufTensorInput,
 } from "../../src/fixtures/index.ts";
 
-function toWritable(type: string, value: GgufReadValue): GgufMetadataValue {
+/** A value read from a GGUF file, in the writer's form. */
+export function toWritable(type: string, value: GgufReadValue): GgufMetadataValue {
     const array = /^array<(\w+)>$/.exec(type);
     if (array) return { type: "array", itemType: array[1], values: value } as GgufMetadataValue;
     return { type, value } as GgufMetadataValue;
