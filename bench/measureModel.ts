@@ -10,6 +10,9 @@ import type { ClaspNative } from "../src/engine/native/index.ts";
 import type { HeldOutPrompt } from "./heldOutPrompts.ts";
 import { skipRatioSweeper, type SkipRatioSweep } from "./skipRatioSweep.ts";
 import { idealBound, timedDecode } from "./timedDecode.ts";
+import { timedPlainRun, type PlainRun } from "./plainRun.ts";
+import { startStockPlain, type StockPlain } from "./stockPlain.ts";
+import { median } from "../src/engine/median.ts";
 
 export type BenchMode = "static" | "clasp" | "lookup" | "hybrid" | "auto";
 
@@ -26,12 +29,29 @@ export interface ModeResult {
     lossless: boolean;
 }
 
+/** Plain greedy decoding on one binary: `plain` on our patched build, `stockPlain` on node-llama-cpp's prebuilt one. */
+export interface PlainResult {
+    tokensPerSecond: number;
+    /** Median over prompts of generation ms per token. */
+    msPerToken: number;
+    /** Prompt tokens per second of prefill from an empty cache (all prompts together). */
+    prefillTokensPerSecond: number;
+    /** Median over prompts of prefill ms per prompt token. */
+    prefillMsPerToken: number;
+    /** stockPlain only: every output equals patched plain's. */
+    sameTokensAsPlain?: boolean;
+}
+
+export type PlainMode = "plain" | "stockPlain";
+
 export interface ModelResult {
     name: string;
     layers: number;
-    modes: { plain: { tokensPerSecond: number } } & Partial<Record<BenchMode, ModeResult>>;
+    modes: { plain: PlainResult; stockPlain?: PlainResult } & Partial<Record<BenchMode, ModeResult>>;
+    /** The faster plain decoding by tokens/s: every speedup is against it. */
+    bestPlain: PlainMode;
     /** Modes that could not run here, with the reason. */
-    skipped: Partial<Record<BenchMode, string>>;
+    skipped: Partial<Record<BenchMode | "stockPlain", string>>;
     prompts: number;
     generatedTokens: number;
     /** Only when asked for (real models): `clasp` at each skip ratio. */
@@ -48,6 +68,8 @@ export interface MeasureOptions {
     log(message: string): void;
     /** Also sweep the skip ratio (see skipRatioSweep.ts) on the same prompts. */
     skipRatioSweep?: boolean;
+    /** Run the `stockPlain` baseline (default true). */
+    stockPlain?: boolean;
 }
 
 const nativeModes: BenchMode[] = ["static", "clasp", "hybrid"];
@@ -62,10 +84,39 @@ interface Tally {
 
 const newTally = (): Tally => ({ tokens: 0, ms: 0, cpuMs: 0, lossless: true });
 
+interface PlainTally extends Tally {
+    prefillTokens: number;
+    prefillMs: number;
+    msPerToken: number[];
+    prefillMsPerToken: number[];
+}
+
+const newPlainTally = (): PlainTally => ({ ...newTally(), prefillTokens: 0, prefillMs: 0, msPerToken: [], prefillMsPerToken: [] });
+
+function addPlainRun(tally: PlainTally, run: PlainRun): void {
+    tally.tokens += run.tokens.length;
+    tally.ms += run.ms;
+    tally.cpuMs += run.cpuMs;
+    tally.prefillTokens += run.prefillTokens;
+    tally.prefillMs += run.prefillMs;
+    if (run.tokens.length > 0) tally.msPerToken.push(run.ms / run.tokens.length);
+    if (run.prefillTokens > 0) tally.prefillMsPerToken.push(run.prefillMs / run.prefillTokens);
+}
+
+function summarizePlain(tally: PlainTally): PlainResult {
+    return {
+        tokensPerSecond: (tally.tokens * 1000) / tally.ms,
+        msPerToken: median(tally.msPerToken),
+        prefillTokensPerSecond: (tally.prefillTokens * 1000) / tally.prefillMs,
+        prefillMsPerToken: median(tally.prefillMsPerToken),
+    };
+}
+
 export async function measureModel(llama: Llama, modelPath: string, name: string, options: MeasureOptions): Promise<ModelResult> {
     const model = await llama.loadModel({ modelPath });
     const contextSize = Math.min(model.trainContextSize, 2048);
     const context = await model.createContext({ contextSize, threads: options.threads, sequences: 1 });
+    let stock: StockPlain | undefined;
     try {
         const sequence = context.getSequence();
         const layers = model.fileInsights.totalLayers - 1;
@@ -86,6 +137,13 @@ export async function measureModel(llama: Llama, modelPath: string, name: string
         if (!native) for (const mode of nativeModes) skipped[mode] = nativeUnavailable ?? "no native primitives";
 
         const run = (decoder: Decoder, prompt: Prompt) => timedDecode(sequence, decoder, prompt, options.maxTokens);
+        if (options.stockPlain ?? true) {
+            try {
+                stock = await startStockPlain(modelPath, { contextSize, threads: options.threads });
+            } catch (error) {
+                skipped.stockPlain = (error as Error).message;
+            }
+        }
 
         // Warm-up (not counted); with native code it also picks the static skip set once, from the first prompt.
         await run(plainDecoder, prompts[0]!);
@@ -101,13 +159,18 @@ export async function measureModel(llama: Llama, modelPath: string, name: string
                 : createSpeculativeDecoder(settingsFor(mode), { native: mode === "lookup" ? undefined : native })]));
         const sweeper = options.skipRatioSweep && native ? skipRatioSweeper(native) : undefined;
 
-        const plain = newTally();
+        if (stock) await stock.run(prompts[0]!, options.maxTokens); // its warm-up
+        const plain = newPlainTally();
+        const stockPlain = newPlainTally();
         const tallies = new Map<BenchMode, Tally>(modes.map((mode) => [mode, newTally()]));
         for (const [i, prompt] of prompts.entries()) {
-            const reference = await run(plainDecoder, prompt);
-            plain.tokens += reference.tokens.length;
-            plain.ms += reference.ms;
-            plain.cpuMs += reference.cpuMs;
+            const reference = await timedPlainRun(sequence, prompt, options.maxTokens);
+            addPlainRun(plain, reference);
+            if (stock) {
+                const stockRun = await stock.run(prompt, options.maxTokens);
+                addPlainRun(stockPlain, stockRun);
+                if (stockRun.tokens.join() !== reference.tokens.join()) stockPlain.lossless = false;
+            }
             for (const mode of modes) {
                 const result = await run(decoders.get(mode)!, prompt);
                 const tally = tallies.get(mode)!;
@@ -120,14 +183,19 @@ export async function measureModel(llama: Llama, modelPath: string, name: string
             options.log(`  ${name}: prompt ${i + 1}/${prompts.length} (${options.prompts[i]!.file})`);
         }
 
-        const plainRate = (plain.tokens * 1000) / plain.ms;
-        const result: ModelResult = { name, layers, modes: { plain: { tokensPerSecond: plainRate } }, skipped, prompts: prompts.length, generatedTokens: plain.tokens };
-        const plainCpuRate = plain.tokens / plain.cpuMs;
+        const plainModes: ModelResult["modes"] = { plain: summarizePlain(plain) };
+        if (stock) plainModes.stockPlain = { ...summarizePlain(stockPlain), sameTokensAsPlain: stockPlain.lossless };
+        const bestPlain: PlainMode = plainModes.stockPlain && plainModes.stockPlain.tokensPerSecond > plainModes.plain.tokensPerSecond ? "stockPlain" : "plain";
+        const best = bestPlain === "stockPlain" ? stockPlain : plain;
+        const plainRate = (best.tokens * 1000) / best.ms;
+        const result: ModelResult = { name, layers, modes: plainModes, bestPlain, skipped, prompts: prompts.length, generatedTokens: plain.tokens };
+        const plainCpuRate = best.tokens / best.cpuMs;
         for (const mode of modes) result.modes[mode] = summarize(tallies.get(mode)!, decoders.get(mode)!, plainRate, plainCpuRate);
         if (options.skipRatioSweep)
             result.skipRatioSweep = sweeper?.points(plainRate) ?? { notRun: nativeUnavailable ?? "no native primitives" };
         return result;
     } finally {
+        stock?.close();
         await context.dispose();
         await model.dispose();
     }

@@ -1,6 +1,6 @@
 // Benchmark output: a Markdown table per model and the JSON document of issue 4.
 import { cpus, totalmem } from "node:os";
-import type { BenchMode } from "./measureModel.ts";
+import type { BenchMode, ModelResult, PlainMode } from "./measureModel.ts";
 import type { RealModelResult } from "./realModel.ts";
 import type { SkipRatioSweep } from "./skipRatioSweep.ts";
 import type { QualityResult } from "./quality.ts";
@@ -40,18 +40,44 @@ export function markdownReport(machine: Machine, models: RealModelResult[], sett
         lines.push(`### ${model.name} (${model.layers} layers, ${model.generatedTokens} tokens per mode)`, "");
         lines.push("| mode | tokens/s | speedup | speedup (CPU time) | α | mean accepted | DP overhead % | ideal bound | lossless |");
         lines.push("|---|---|---|---|---|---|---|---|---|");
-        lines.push(`| plain | ${fixed(model.modes.plain.tokensPerSecond, 1)} | 1.00 | 1.00 | – | 1.00 | – | – | ✓ |`);
+        lines.push(...plainRows(model));
         for (const mode of modeOrder) {
             const result = model.modes[mode];
             if (result) {
                 lines.push(`| ${mode} | ${fixed(result.tokensPerSecond, 1)} | ${fixed(result.speedup)} | ${fixed(result.cpuSpeedup)} | ${fixed(result.acceptance)} | ${fixed(result.meanAccepted)} | ${fixed(result.dpOverheadPct, 1)} | ${fixed(result.idealBound)} | ${result.lossless ? "✓" : "✗"} |`);
             } else if (model.skipped[mode]) lines.push(`| ${mode} | not run: ${model.skipped[mode]} | | | | | | | |`);
         }
-        lines.push("");
+        lines.push("", plainComparison(model), "");
         if (model.skipRatioSweep) lines.push(...sweepMarkdown(model.skipRatioSweep));
         if (model.quality) lines.push(qualityMarkdown(model.quality), "");
     }
     return lines.join("\n");
+}
+
+const plainModes: PlainMode[] = ["plain", "stockPlain"];
+
+/** Both plain baselines; speedups of every row are against the faster one (marked "best"). */
+function plainRows(model: ModelResult): string[] {
+    const best = model.modes[model.bestPlain]!.tokensPerSecond;
+    const rows = plainModes.flatMap((mode) => {
+        const result = model.modes[mode];
+        if (!result) return [];
+        const label = mode === model.bestPlain ? `${mode} (best plain)` : mode;
+        const lossless = result.sameTokensAsPlain === false ? "✗" : "✓";
+        return [`| ${label} | ${fixed(result.tokensPerSecond, 1)} | ${fixed(result.tokensPerSecond / best)} | – | – | 1.00 | – | – | ${lossless} |`];
+    });
+    if (model.skipped.stockPlain) rows.push(`| stockPlain | not run: ${model.skipped.stockPlain} | | | | | | | |`);
+    return rows;
+}
+
+/** Patched against stock plain decoding, medians over prompts. */
+function plainComparison(model: ModelResult): string {
+    const { plain, stockPlain } = model.modes;
+    const mine = `patched plain: ${fixed(plain.msPerToken)} ms/token, prefill ${fixed(plain.prefillMsPerToken, 3)} ms/prompt token`;
+    if (!stockPlain) return `${mine} (medians over prompts).`;
+    return `${mine}; stock: ${fixed(stockPlain.msPerToken)} ms/token, prefill ${fixed(stockPlain.prefillMsPerToken, 3)} ms/prompt token ` +
+        `(medians over prompts). Patched ÷ stock speed: decode ${fixed(stockPlain.msPerToken / plain.msPerToken)}×, ` +
+        `prefill ${fixed(stockPlain.prefillMsPerToken / plain.prefillMsPerToken)}×.`;
 }
 
 function sweepMarkdown(sweep: SkipRatioSweep): string[] {
@@ -80,7 +106,7 @@ function qualityMarkdown(quality: QualityResult): string {
 export function jsonReport(machine: Machine, models: RealModelResult[]) {
     return {
         machine,
-        models: models.map(({ name, layers, prompts, modes, promptSet, skipRatioSweep, quality }) =>
-            ({ name, layers, prompts, modes, promptSet, skipRatioSweep, quality })),
+        models: models.map(({ name, layers, prompts, modes, bestPlain, skipped, promptSet, skipRatioSweep, quality }) =>
+            ({ name, layers, prompts, modes, bestPlain, skipped, promptSet, skipRatioSweep, quality })),
     };
 }
