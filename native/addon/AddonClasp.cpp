@@ -537,15 +537,17 @@ static bool roundParamsArg(const Napi::Env& env, const Napi::Object& o, const Ad
         return false;
     }
 
+    // absent truncation settings truncate nothing; JS passes node-llama-cpp's own defaults
     if (!optionalNumber(env, o, "temperature", 0, 1e6, 0, p.sampling.temperature)) return false;
-    if (!optionalInt(env, o, "topK", -1, 1 << 30, 40, v)) return false;
+    if (!optionalInt(env, o, "topK", -1, 1 << 30, 0, v)) return false;
     p.sampling.top_k = (int32_t) v;
-    if (!optionalNumber(env, o, "topP", 0, 1, 0.95, p.sampling.top_p)) return false;
+    if (!optionalNumber(env, o, "topP", 0, 1, 1, p.sampling.top_p)) return false;
     if (!optionalNumber(env, o, "minP", 0, 1, 0, p.sampling.min_p)) return false;
     if (!optionalInt(env, o, "seed", 0, (int64_t) 1 << 53, 0, v)) return false;
     p.sampling.seed = (uint64_t) v;
 
     p.run_dp = o.Get("runDp").ToBoolean().Value();
+    p.dp_at_pending = o.Get("dpAtPending").ToBoolean().Value();
     if (p.run_dp) {
         if (!intArg(o.Get("numSkip"), 0, model.n_layer - 1, v)) {
             throwTypeError(env, "numSkip must be an integer in [0, nLayer - 1]");

@@ -112,11 +112,12 @@ engine_error round(llama_context * ctx, llama_seq_id seq_id, const round_params 
     result.accepted = v.accepted;
     result.next     = v.next;
 
-    // 4. the row of the last accepted token, read before anything else decodes; then the rejected cells go
+    // 4. the DP target's row, read before anything else decodes; then the rejected cells go
+    const int32_t dp_row = params.dp_at_pending ? 0 : v.accepted;
     std::vector<float> hidden;
     if (params.run_dp) {
         hidden.resize((size_t) (info.n_layer + 1) * info.n_embd);
-        if (!read_hidden_row(ctx, v.accepted, hidden.data())) {
+        if (!read_hidden_row(ctx, dp_row, hidden.data())) {
             llama_memory_seq_rm(llama_get_memory(ctx), seq_id, params.start_pos, -1);
             return {0, "the verify did not capture the hidden states"};
         }
@@ -124,11 +125,11 @@ engine_error round(llama_context * ctx, llama_seq_id seq_id, const round_params 
     llama_memory_seq_rm(llama_get_memory(ctx), seq_id, params.start_pos + 1 + v.accepted, -1);
     result.verify_ms = ms_since(verify_start);
 
-    // 5. the DP on the last accepted token; its candidates attend to the prefix before it
+    // 5. the DP; its candidates attend to the prefix before the target token
     if (params.run_dp) {
         const auto start = clock_type::now();
         set_threads(ctx, params.threads.dp, params.threads.dp);
-        err = optimize(ctx, seq_id, params.start_pos + v.accepted, hidden.data(), params.n_skip, result.dp);
+        err = optimize(ctx, seq_id, params.start_pos + dp_row, hidden.data(), params.n_skip, result.dp);
         if (!err.ok()) {
             // a failed round commits nothing: JS still believes the sequence ends at start_pos
             llama_memory_seq_rm(llama_get_memory(ctx), seq_id, params.start_pos, -1);

@@ -30,6 +30,7 @@ struct round_params {
     float                    min_confidence = 0.0f;
     sampling_params          sampling;
     bool                     run_dp = false;  // capture during the verify, then the DP on the last accepted token
+    bool                     dp_at_pending = false; // ... or on pending itself (a request's first DP: the prompt's last token)
     int32_t                  n_skip = 0;
     thread_plan              threads;
 };

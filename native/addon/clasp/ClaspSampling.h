@@ -15,8 +15,8 @@ namespace clasp {
 // so that the distribution verified against is exactly the one its plain decoding draws from.
 struct sampling_params {
     float    temperature = 0.0f; // 0: greedy (argmax of the logits, first index on ties, like llama_sampler_greedy)
-    int32_t  top_k       = 40;   // <= 0: the whole vocabulary
-    float    top_p       = 0.95f;
+    int32_t  top_k       = 0;    // <= 0: the whole vocabulary
+    float    top_p       = 1.0f;
     float    min_p       = 0.0f;
     uint64_t seed        = 0;
 };

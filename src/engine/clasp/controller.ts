@@ -72,9 +72,20 @@ export class SpeculationController {
         this.#probeInterval = options.probeEvery;
     }
 
-    /** New draft cap or DP interval from the settings; the measurements are kept. */
-    reconfigure(options: Pick<ControllerOptions, "maxDraftTokens" | "updateInterval">): void {
+    /** New draft cap, DP interval or skip counts to explore from the settings; the measurements are kept. */
+    reconfigure(options: Pick<ControllerOptions, "maxDraftTokens" | "updateInterval" | "skipCandidates">): void {
         this.#options = { ...this.#options, ...options };
+    }
+
+    /**
+     * Costs measured before any request (threads per phase, see threadPlan.ts): a plain step, verify
+     * batches by size, a layer-skip draft token and a DP. Online measurements take over from there.
+     */
+    seedCosts(costs: { stepMs: number; batchMs: Record<number, number>; draftTokenMs?: { skipCount: number; ms: number }; dpMs?: number }): void {
+        this.verify.record(1, costs.stepMs);
+        for (const [n, ms] of Object.entries(costs.batchMs)) this.verify.record(Number(n), ms);
+        if (costs.draftTokenMs) this.recordDraft(costs.draftTokenMs.skipCount, 1, costs.draftTokenMs.ms);
+        if (costs.dpMs !== undefined) this.recordDp(costs.dpMs);
     }
 
     recordVerify(batchSize: number, ms: number): void {
@@ -132,6 +143,11 @@ export class SpeculationController {
         const cap = Math.min(available, this.#options.maxDraftTokens);
         const { gamma, speedup } = bestDraftLength(this.alpha(source, skipCount), cap, this.costs(source, skipCount));
         return gamma > 0 ? { source, gamma, predictedSpeedup: speedup } : { source: "none", gamma: 0, predictedSpeedup: 1 };
+    }
+
+    /** Whether drafting from `source` is predicted to pay, or is due for a probe. */
+    worthTrying(source: DraftSource, skipCount: number): boolean {
+        return this.planFor(source, skipCount).source !== "none" || this.#roundsSinceSpeculation >= this.#probeInterval;
     }
 
     /**

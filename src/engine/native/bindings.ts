@@ -86,8 +86,10 @@ export interface NativeRoundOptions extends TargetSampling {
     draftMax?: number;
     mask?: Uint8Array | null;
     minConfidence?: number;
-    /** Capture during the verify and run the DP on the last accepted token. */
+    /** Capture during the verify and run the DP on the last accepted token... */
     runDp?: boolean;
+    /** ... or on `pending` itself (a request's first DP: the prompt's last token). */
+    dpAtPending?: boolean;
     numSkip?: number;
     threads?: PhaseThreads;
 }

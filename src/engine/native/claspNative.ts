@@ -33,8 +33,8 @@ export interface RoundOptions {
     layerSkip?: { mask: Uint8Array; maxTokens: number; minConfidence: number };
     /** Absent: greedy. */
     sampling?: TargetSampling;
-    /** Capture during the verify and re-select `numSkip` layers from the last accepted token. */
-    dp?: { numSkip: number };
+    /** Capture during the verify and re-select `numSkip` layers from the last accepted token (or from `pending`). */
+    dp?: { numSkip: number; atPending?: boolean };
     threads?: PhaseThreads;
 }
 
@@ -143,6 +143,7 @@ class ClaspNativeImpl implements ClaspNative {
             mask: layerSkip?.mask ?? null,
             minConfidence: layerSkip?.minConfidence ?? 0,
             runDp: dp !== undefined,
+            dpAtPending: dp?.atPending ?? false,
             numSkip: dp?.numSkip,
         };
         return this.locked(async () => {

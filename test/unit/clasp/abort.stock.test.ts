@@ -9,7 +9,7 @@ describe("aborting a speculative request mid-round (stock binary)", function () 
         it(`${mode}: later requests still equal plain decoding`, async () => {
             const open = await openModel(await stockLlama(), "rand");
             try {
-                await assertAbortLeavesSequenceConsistent(open, createSpeculativeDecoder({ ...defaultSpeculationSettings, mode }));
+                await assertAbortLeavesSequenceConsistent(open, () => createSpeculativeDecoder({ ...defaultSpeculationSettings, mode }));
             } finally {
                 await open.dispose();
             }

@@ -46,8 +46,25 @@ describe("speculation controller", () => {
         const controller = measured((n) => 100 + 5 * n, 50);
         for (let i = 0; i < 50; i++) controller.recordRound("layerSkip", 14, 4, 4);
         assert.ok(controller.planFor("layerSkip", 14).gamma > 2);
-        controller.reconfigure({ maxDraftTokens: 2, updateInterval: 32 });
+        controller.reconfigure({ maxDraftTokens: 2, updateInterval: 32, skipCandidates: options.skipCandidates });
         assert.equal(controller.planFor("layerSkip", 14).gamma, 2);
+    });
+
+    it("explores the skip counts of a new skip ratio", () => {
+        const controller = measured((n) => 100 + 5 * n, 30);
+        for (let i = 0; i < 100; i++) controller.recordRound("layerSkip", 14, 4, 4);
+        assert.ok(controller.chooseSkipCount(14) <= 18);
+        controller.reconfigure({ maxDraftTokens: 8, updateInterval: 32, skipCandidates: [20, 22] });
+        assert.ok(controller.chooseSkipCount(14) >= 20, "the new ratio's counts were not considered");
+    });
+
+    it("starts from costs measured before any request (a thread plan)", () => {
+        const controller = new SpeculationController(options);
+        controller.seedCosts({ stepMs: 10, batchMs: { 5: 20, 9: 30 }, draftTokenMs: { skipCount: 14, ms: 6 }, dpMs: 12 });
+        assert.equal(controller.verify.stepMs, 10);
+        assert.equal(controller.verify.ratio(9), 3);
+        assert.ok(Math.abs(controller.draftCost(14) - 0.6) < 1e-9);
+        assert.ok(controller.costs("layerSkip", 14).overhead > 0, "the DP cost was not counted");
     });
 
     it("prefers free lookup drafts to equally accepted layer-skip drafts", () => {
