@@ -11,6 +11,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { claspCmakeOptions } from "./cmakeOptions.mjs";
 
 const nativeDir = path.dirname(fileURLToPath(import.meta.url));
 const projectDir = path.dirname(nativeDir);
@@ -122,34 +123,42 @@ function installAddon(llamaDir, patchVersion) {
     const addonCpp = path.join(addonDir, "addon.cpp");
     anchoredEdit(addonCpp, '#include "AddonContext.h"\n', `#include "AddonClasp.h" ${MARKER}\n`);
     anchoredEdit(addonCpp, "    AddonSampler::init(exports);\n", `    addonClaspInit(exports); ${MARKER}\n`);
+    // AddonClaspThreads.cpp: per-phase thread counts (src/engine/threadPlan.ts)
+    anchoredEdit(addonCpp, '#include "AddonContext.h"\n', `void addonClaspThreadsInit(Napi::Object exports); ${MARKER}\n`);
+    anchoredEdit(addonCpp, "    AddonSampler::init(exports);\n", `    addonClaspThreadsInit(exports); ${MARKER}\n`);
     // CLaSp's temporary sequences need a unified KV cache; for one sequence it behaves like the split one
     anchoredEdit(path.join(addonDir, "AddonContext.cpp"),
         '            context_params.swa_full = options.Get("swaFullCache").As<Napi::Boolean>().Value();\n        }\n    }\n',
         `    context_params.kv_unified = context_params.n_seq_max <= 1; ${MARKER}\n`);
 }
 
+const expectedOptions = (patchVersion) => claspCmakeOptions(patchVersion, { platform: process.platform, arch: process.arch });
+
+// node-llama-cpp takes custom CMake options from NODE_LLAMA_CPP_CMAKE_OPTION_<NAME> variables
 function cmakeOptionEnv(patchVersion) {
-    // GGML_NATIVE=OFF: portable CPU code (this VM advertises AMX but traps it). Both options are part of
-    // the build folder name, so src/engine/native/loadClaspLlama.ts must ask for exactly these.
-    return { NODE_LLAMA_CPP_CMAKE_OPTION_NLC_CLASP: String(patchVersion), NODE_LLAMA_CPP_CMAKE_OPTION_GGML_NATIVE: "OFF" };
+    return Object.fromEntries(Object.entries(expectedOptions(patchVersion)).map(([name, value]) => [`NODE_LLAMA_CPP_CMAKE_OPTION_${name}`, value]));
 }
 
+const sameOptions = (a, b) => JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
+
+// The finished build made with exactly this patch version's options; builds with other options
+// (an older configuration another process may still be using) are left alone.
 function findBuildFolder(llamaDir, patchVersion, gpu) {
     const builds = path.join(llamaDir, "localBuilds");
     if (!fs.existsSync(builds)) return null;
+    const wanted = expectedOptions(patchVersion);
     for (const name of fs.readdirSync(builds)) {
         const metadataFile = path.join(builds, name, "Release", "_nlcBuildMetadata.json");
         if (!fs.existsSync(metadataFile) || !fs.existsSync(path.join(builds, name, "buildDone.status"))) continue;
         const options = JSON.parse(fs.readFileSync(metadataFile, "utf8")).buildOptions ?? {};
-        const custom = options.customCmakeOptions ?? {};
         const builtGpu = options.gpu === false ? "cpu" : options.gpu;
-        if (custom.NLC_CLASP === String(patchVersion) && (gpu === "auto" || builtGpu === gpu)) return path.join(builds, name);
+        if (sameOptions(options.customCmakeOptions ?? {}, wanted) && (gpu === "auto" || builtGpu === gpu)) return path.join(builds, name);
     }
     return null;
 }
 
 function fullBuild(root, patchVersion, gpu) {
-    log(`full build (gpu: ${gpu}); this takes 7-16 minutes on 2 cores`);
+    log(`full build (gpu: ${gpu}); this takes 10-30 minutes on 2 cores (every CPU variant)`);
     nodeLlamaCpp(root, ["source", "build", "--gpu", gpu === "cpu" ? "false" : gpu, "--noUsageExample"],
         { ...process.env, ...cmakeOptionEnv(patchVersion) });
 }

@@ -1,6 +1,7 @@
 // Loads node-llama-cpp with ONLY the CLaSp-patched, version-tagged local build. No prebuilt binary
 // and no silent fallback: a missing or stale build is a ClaspBuildMissingError naming the build command.
 import { getLlama, LlamaLogLevel, type Llama } from "node-llama-cpp";
+import { claspCmakeOptions as buildCmakeOptions } from "../../../native/cmakeOptions.mjs";
 import { claspBindingsOf } from "./bindings.ts";
 import { ClaspBuildMissingError } from "./errors.ts";
 import { CLASP_PATCH_VERSION } from "./patchVersion.ts";
@@ -13,9 +14,9 @@ export interface LoadClaspLlamaOptions {
     maxThreads?: number;
 }
 
-/** The CMake options native/build.mjs builds with; they are part of the build folder's name. */
+/** The CMake options native/build.mjs builds with on this machine; they are part of the build folder's name. */
 export function claspCmakeOptions(): Record<string, string> {
-    return { NLC_CLASP: String(CLASP_PATCH_VERSION), GGML_NATIVE: "OFF" };
+    return buildCmakeOptions(CLASP_PATCH_VERSION, { platform: process.platform, arch: process.arch });
 }
 
 export async function loadClaspLlama(options: LoadClaspLlamaOptions = {}): Promise<Llama> {

@@ -1,0 +1,1 @@
+export function claspCmakeOptions(patchVersion: number, target: { platform: string; arch: string }): Record<string, string>;
