@@ -5,6 +5,7 @@
 // mode-agnostic and "lossless" means: same tokens through the same callback.
 import type { LlamaContextSequence, Token } from "node-llama-cpp";
 import type { RequestSpeculationStats } from "./protocol.ts";
+import { EngineError, cancelledCode } from "./rpc.ts";
 
 export interface DecodeInput {
     sequence: LlamaContextSequence;
@@ -40,10 +41,19 @@ export interface Decoder {
 }
 
 /**
- * Brings the sequence's KV cache to `tokens` minus the last one, evaluating only the suffix
- * that differs from what is cached. Returns how many cached tokens were kept.
+ * With a signal, the prompt is evaluated in chunks of this many tokens and the signal is checked
+ * between them: a shared engine switching between windows re-prefills whole prompts, and a
+ * keystroke must not have to wait for one it just made useless.
  */
-export async function prefill(sequence: LlamaContextSequence, tokens: readonly Token[]): Promise<number> {
+const prefillChunkTokens = 64;
+
+/**
+ * Brings the sequence's KV cache to `tokens` minus the last one, evaluating only the suffix
+ * that differs from what is cached. Returns how many cached tokens were kept. When `signal`
+ * aborts, it stops at the next chunk with a CANCELLED error; what was evaluated stays cached and
+ * is reused by the next prefill.
+ */
+export async function prefill(sequence: LlamaContextSequence, tokens: readonly Token[], signal?: AbortSignal): Promise<number> {
     if (tokens.length === 0) throw new Error("prefill needs at least one token");
     const body = tokens.slice(0, -1);
     const cached = sequence.contextTokens;
@@ -51,7 +61,11 @@ export async function prefill(sequence: LlamaContextSequence, tokens: readonly T
     while (common < body.length && common < cached.length && cached[common] === body[common]) common++;
     if (common < cached.length)
         await sequence.eraseContextTokenRanges([{ start: common, end: sequence.nextTokenIndex }]);
-    if (common < body.length) await sequence.evaluateWithoutGeneratingNewTokens(body.slice(common));
+    const step = signal ? prefillChunkTokens : body.length;
+    for (let start = common; start < body.length; start += step) {
+        if (signal?.aborted) throw new EngineError("Request cancelled", cancelledCode, "AbortError");
+        await sequence.evaluateWithoutGeneratingNewTokens(body.slice(start, start + step));
+    }
     return common;
 }
 

@@ -169,7 +169,7 @@ export class Engine {
         const generated: Token[] = options.output ?? [];
         const resumedTokens = generated.length;
         const tokens = resumedTokens > 0 ? [...promptTokens, ...generated] : promptTokens;
-        const reusedTokens = await prefill(loaded.sequence, tokens);
+        const reusedTokens = await prefill(loaded.sequence, tokens, signal);
         const promptMs = performance.now() - started;
 
         const text = new TokenText(loaded.pieceOf);
