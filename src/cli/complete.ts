@@ -54,6 +54,7 @@ async function main(): Promise<void> {
             singleLine: needsSingleLine(suffix.split("\n", 1)[0]!),
             mode: values.mode as SpeculationMode | undefined,
         };
+        for (const note of [info.speculationOff, info.layerSkipOff]) if (note) console.error(note);
         const result = await engine.complete(request);
         // What the editor would show: the same stop rules over the same context.
         const shown = applyStopRules(result.text, stopContextOf(request));

@@ -13,7 +13,7 @@ import { EngineError, cancelledCode } from "./rpc.ts";
 import { Mutex } from "./mutex.ts";
 import { TokenText, piecesOf, type PieceOf } from "./tokenText.ts";
 import { ClaspBuildMissingError, loadClaspLlama, supportsLayerSkip } from "./native/index.ts";
-import { createClaspDecoderFactory } from "./clasp/decoderFactory.ts";
+import { createClaspDecoderFactory, nativeIfAvailable } from "./clasp/decoderFactory.ts";
 import { speculationOffReason } from "./speculationGuard.ts";
 import {
     defaultSpeculationSettings,
@@ -178,7 +178,7 @@ export class Engine {
         let firstTokenMs = 0;
         let judgedUpTo = -1;
         const deadline = options.timeoutMs ? started + options.timeoutMs : Infinity;
-        const mode = loaded.info.speculationOff ? "off" : options.mode ?? this.settings.mode;
+        const mode = effectiveMode(options.mode ?? this.settings.mode, loaded.info);
         const settings = { ...this.settings, mode };
         const decoder = this.decoderFor(loaded, settings);
 
@@ -362,5 +362,14 @@ async function loadModel(options: LoadOptions, warn: (message: string) => void):
         speculationOff: speculationOffReason(model),
         backend: llama.gpu === false ? "cpu" : llama.gpu,
     };
+    if (patched && !info.supportsLayerSkip)
+        info.layerSkipOff = `layer skip is unavailable on this model (${nativeIfAvailable(context, sequence).reason}); clasp and hybrid draft by prompt lookup instead`;
     return { llama, model, context, sequence, info, pieceOf: piecesOf(model) };
+}
+
+/** The mode a request runs in on this model: what it asked for, less what the model cannot do. */
+function effectiveMode(mode: SpeculationSettings["mode"], info: ModelInfo): SpeculationSettings["mode"] {
+    if (info.speculationOff) return "off";
+    if (info.layerSkipOff && (mode === "clasp" || mode === "hybrid")) return "lookup";
+    return mode;
 }

@@ -56,6 +56,11 @@ export interface ModelInfo {
     patchedBuild: boolean;
     /** Why every mode decodes plainly on this model (a recurrent or hybrid architecture); absent when speculation may run. */
     speculationOff?: string;
+    /**
+     * Why layer-skip drafts cannot run on this model although the patched build is loaded (its
+     * architecture is not one the patch handles): `clasp` and `hybrid` then draft by prompt lookup.
+     */
+    layerSkipOff?: string;
     backend: "cuda" | "metal" | "vulkan" | "cpu";
 }
 

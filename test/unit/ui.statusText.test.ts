@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { ModelInfo, SpeculationStats } from "../../src/engine/protocol.ts";
+import { layerSkipUnavailable } from "../../src/ui/layerSkipText.ts";
 import { formatSkipSet, formatStats, presentStatus, toStatusView, type StatusInputs } from "../../src/ui/statusText.ts";
 
 const stats: SpeculationStats = {
@@ -56,6 +57,13 @@ describe("status bar text", () => {
         assert.match(presentStatus(toStatusView({ ...ready, model })).tooltip, /Model: deepseek-coder-1\.3b \(llama, 24 layers, FIM\)/);
         const smollm2 = { ...model, name: "SmolLM2-135M-Instruct", layers: 30, hasFim: false };
         assert.match(presentStatus(toStatusView({ ...ready, model: smollm2 })).tooltip, /Model: SmolLM2-135M-Instruct \(llama, 30 layers, no FIM tokens: prefix-only\)/);
+    });
+
+    it("says why layer skip is off on a model whose architecture the patch does not handle (Gemma 3)", () => {
+        const gemma = { ...model, architecture: "gemma3", patchedBuild: true, supportsLayerSkip: false,
+            layerSkipOff: 'layer skip is unavailable on this model (CLaSp layer skip is not supported for the "gemma3" architecture); clasp and hybrid draft by prompt lookup instead' };
+        assert.equal(layerSkipUnavailable(gemma), 'Layer skip is unavailable on this model (CLaSp layer skip is not supported for the "gemma3" architecture); clasp and hybrid draft by prompt lookup instead.');
+        assert.equal(layerSkipUnavailable({ ...model, patchedBuild: true }), undefined);
     });
 
     it("puts model, backend, skip set, tokens/s and DP share in the tooltip", () => {

@@ -6,11 +6,11 @@ import { chiSquare, chiSquareCritical001 } from "./chiSquare.ts";
 import { decodeWith, firstTwoTokenDistribution, outcomeKey, type OpenModel } from "./harness.ts";
 
 export async function assertSamplesFollow(
-    open: OpenModel,
+    open: Pick<OpenModel, "model" | "sequence">,
     decoder: Decoder,
-    options: { draws: number; temperature: number; lookupDraftsBothTokens?: boolean },
+    options: { draws: number; temperature: number; lookupDraftsBothTokens?: boolean; prompt?: Token[] },
 ): Promise<void> {
-    const prompt = open.model.tokenize("more");
+    const prompt = options.prompt ?? open.model.tokenize("more");
     assert.ok(prompt.length >= 2, "the prompt needs two tokens for a lookup match");
     const joint = await firstTwoTokenDistribution(open.sequence, prompt, options.temperature);
     // Lookup source: the prompt's tail followed by a likely (not certain) pair, so drafts get both accepted and rejected.
