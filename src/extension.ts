@@ -16,6 +16,7 @@ import { ModelManager } from "./ui/modelManager.ts";
 import { SettingsPanel } from "./ui/settingsPanel.ts";
 import { StatsHistory } from "./ui/statsHistory.ts";
 import { StatusBar } from "./ui/statusBar.ts";
+import { openWalkthroughOnce } from "./ui/walkthrough.ts";
 
 /** Settings whose change needs the model reloaded (the rest apply live). */
 const reloadKeys = ["clasp.model", "clasp.gpu", "clasp.contextSize", "clasp.threads"];
@@ -132,13 +133,14 @@ export function activate(context: vscode.ExtensionContext) {
     );
 
     context.subscriptions.push(
-        ...registerCommands({ engine, service, provider, panel, models, statusBar, history, requestLog, output, config: () => config }),
+        ...registerCommands({ extension: context, engine, service, provider, panel, models, statusBar, history, requestLog, output, config: () => config }),
     );
 
     if (vscode.window.activeTextEditor) provider.noteEditorUsed(vscode.window.activeTextEditor.document);
     refreshEditorState();
     void models.ensureLoaded();
     void warnIfInlineSuggestDisabled();
+    void openWalkthroughOnce(context);
 }
 
 export function deactivate() {}

@@ -8,8 +8,11 @@ import path from "node:path";
 import type { ShippedBinary } from "./nativeBinary.ts";
 import { NODE_LLAMA_CPP, NODE_LLAMA_CPP_DATA, type RuntimeFiles } from "./runtimeFiles.ts";
 
-/** Our own files in the VSIX: the manifest and what it points at, the bundles, the notices. */
-export const OWN_FILES = ["package.json", "README.md", "CHANGELOG.md", "LICENSE", "THIRD_PARTY_NOTICES.md", ".vscodeignore", "media", "dist/extension.cjs", "dist/engine.mjs"];
+/**
+ * Our own files in the VSIX: the manifest and what it points at, the bundles, the notices, and
+ * native/ (patch, addon sources, build script) for CLaSp: Build Accelerated Backend.
+ */
+export const OWN_FILES = ["package.json", "README.md", "CHANGELOG.md", "LICENSE", "THIRD_PARTY_NOTICES.md", ".vscodeignore", "media", "native", "dist/extension.cjs", "dist/engine.mjs"];
 /** Where the runtime node_modules sits inside the VSIX's extension folder. */
 export const RUNTIME_DIR = "dist";
 

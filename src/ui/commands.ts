@@ -7,6 +7,7 @@ import { acceptedCommand } from "../completion/inlineProvider.ts";
 import { toggleLanguage } from "../completion/languageFilter.ts";
 import type { RequestLog } from "../completion/requestLog.ts";
 import type { Config } from "../config.ts";
+import { buildAcceleratedBackend } from "./buildBackend.ts";
 import { showWhyNoSuggestion } from "./diagnostics.ts";
 import { runGenerate } from "./generateCommand.ts";
 import { showMenu } from "./menu.ts";
@@ -14,10 +15,12 @@ import type { ModelManager } from "./modelManager.ts";
 import type { SettingsPanel } from "./settingsPanel.ts";
 import type { StatsHistory } from "./statsHistory.ts";
 import { showStats } from "./statsView.ts";
+import { BUILD_BACKEND_COMMAND } from "./layerSkipText.ts";
 import type { StatusBar } from "./statusBar.ts";
 import { writeSetting } from "./writeSetting.ts";
 
 export interface CommandContext {
+    extension: vscode.ExtensionContext;
     engine: EngineClient;
     service: CompletionService;
     provider: ClaspInlineProvider;
@@ -43,8 +46,20 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
         "clasp.selectModel": () => models.selectModel(),
         "clasp.downloadModel": (uri?: unknown) => models.downloadModel(typeof uri === "string" ? uri : undefined),
         "clasp.selectBackend": () => models.selectBackend(),
+        [BUILD_BACKEND_COMMAND]: () =>
+            buildAcceleratedBackend({
+                extension: ctx.extension,
+                gpuSetting: () => ctx.config().gpu,
+                log: (line) => output.info(line),
+                reloadEngine: async () => {
+                    service.cancelAll();
+                    await engine.restart();
+                    await models.ensureLoaded();
+                    return models.loaded;
+                },
+            }),
         "clasp.showStats": () => showStats(history, statusBar.current.model, service.acceptance.current),
-        "clasp.whyNoSuggestion": () => showWhyNoSuggestion(requestLog, ctx.config(), engine.state),
+        "clasp.whyNoSuggestion": () => showWhyNoSuggestion(requestLog, ctx.config(), engine.state, statusBar.current.model),
         "clasp.triggerSuggestion": () => provider.trigger(),
         "clasp.acceptWord": () => vscode.commands.executeCommand("editor.action.inlineSuggest.acceptNextWord"),
         "clasp.acceptLine": () => vscode.commands.executeCommand("editor.action.inlineSuggest.acceptNextLine"),

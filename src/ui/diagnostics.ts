@@ -2,12 +2,15 @@
 // common silent failures (inline suggestions off in VS Code, language off, paused, no model).
 import * as vscode from "vscode";
 import type { Config } from "../config.ts";
+import type { ModelInfo } from "../engine/protocol.ts";
 import { isLanguageEnabled } from "../completion/languageFilter.ts";
 import type { RequestLog } from "../completion/requestLog.ts";
 import { outcomeExplanations } from "../completion/requestLog.ts";
 import { explainBlockers, formatRecord } from "./diagnosticsText.ts";
+import { BUILD_BACKEND_COMMAND, layerSkipUnavailable } from "./layerSkipText.ts";
 
-export async function showWhyNoSuggestion(log: RequestLog, config: Config, engineState: string): Promise<void> {
+/** `model`: the loaded model, for what this install's binary can and cannot do with it. */
+export async function showWhyNoSuggestion(log: RequestLog, config: Config, engineState: string, model?: ModelInfo): Promise<void> {
     const editor = vscode.window.activeTextEditor;
     const blockers = explainBlockers({
         inlineSuggestEnabled: vscode.workspace.getConfiguration("editor", editor?.document).get("inlineSuggest.enabled", true),
@@ -16,10 +19,12 @@ export async function showWhyNoSuggestion(log: RequestLog, config: Config, engin
         languageEnabled: editor ? isLanguageEnabled(config.enable, editor.document.languageId) : true,
         engineState,
     });
-    type Item = vscode.QuickPickItem & { record?: (typeof records)[number] };
+    type Item = vscode.QuickPickItem & { record?: (typeof records)[number]; command?: string };
     const records = log.recent();
+    const layerSkip = layerSkipUnavailable(model);
     const items: Item[] = [
         ...blockers.map((b) => ({ label: `$(warning) ${b}` })),
+        ...(layerSkip ? [{ label: "$(info) Layer skip is unavailable in this install", detail: layerSkip, command: BUILD_BACKEND_COMMAND }] : []),
         { label: "Recent requests", kind: vscode.QuickPickItemKind.Separator },
         ...records.map((record) => {
             const line = formatRecord(record);
@@ -28,6 +33,7 @@ export async function showWhyNoSuggestion(log: RequestLog, config: Config, engin
     ];
     if (records.length === 0) items.push({ label: "No completion requests yet: type in an editor, or run CLaSp: Trigger Suggestion." });
     const picked = await vscode.window.showQuickPick(items, { title: "CLaSp: Why no suggestion?", matchOnDetail: true });
+    if (picked?.command) await vscode.commands.executeCommand(picked.command);
     if (picked?.record) {
         const r = picked.record;
         const body = [

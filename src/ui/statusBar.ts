@@ -1,5 +1,6 @@
 // The one status bar item: state, live acceptance and speedup; click opens the CLaSp menu.
 import * as vscode from "vscode";
+import { layerSkipUnavailable } from "./layerSkipText.ts";
 import type { StatusInputs } from "./statusText.ts";
 import { presentStatus, toStatusView } from "./statusText.ts";
 
@@ -32,7 +33,7 @@ export class StatusBar implements vscode.Disposable {
     }
 
     private render(): void {
-        const presentation = presentStatus(toStatusView(this.inputs));
+        const presentation = presentStatus({ ...toStatusView(this.inputs), layerSkipNote: layerSkipUnavailable(this.inputs.model) });
         this.item.text = presentation.text;
         const tooltip = new vscode.MarkdownString(presentation.tooltip);
         tooltip.supportThemeIcons = true;

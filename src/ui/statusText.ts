@@ -22,6 +22,8 @@ export interface StatusView {
     /** What became of the last completion request, e.g. "filtered: stop rules: repeatsNextLines". */
     lastOutcome?: string;
     acceptance?: AcceptanceSnapshot;
+    /** Why layer-skip drafts cannot run in this install and how to get them (src/ui/layerSkipText.ts). */
+    layerSkipNote?: string;
 }
 
 export interface StatusPresentation {
@@ -87,12 +89,14 @@ export function formatSkipSet(layers: readonly number[]): string {
 export function presentStatus(view: StatusView): StatusPresentation {
     const parts = [`${icon(view)} CLaSp ${stateLabel(view)}`];
     if (view.stats && view.stats.requests > 0) parts.push(formatStats(view.stats));
+    if (view.layerSkipNote) parts.push("no layer skip");
     const lines: string[] = [`**CLaSp Complete** — ${stateLabel(view)}`, ""];
     if (view.error) lines.push(`Error: ${view.error}`, "");
     const model = view.model;
     if (model) {
         lines.push(`Model: ${model.name} (${model.architecture}, ${model.layers} layers, ${model.hasFim ? "FIM" : noFimLabel})`);
         lines.push(`Backend: ${backendLabel(model.backend)}`);
+        if (view.layerSkipNote) lines.push(view.layerSkipNote);
     } else {
         lines.push("Model: none loaded");
     }
