@@ -8,7 +8,9 @@ import { parseArgs } from "node:util";
 import { getLlama, type Llama } from "node-llama-cpp";
 import { ensureFixture, type FixturePresetName, type FixtureSpec } from "../src/fixtures/index.ts";
 import { heldOutPrompts } from "./heldOutPrompts.ts";
-import { measureModel, type ModelResult } from "./measureModel.ts";
+import { measureModel } from "./measureModel.ts";
+import { measureRealModel, type RealModelResult } from "./realModel.ts";
+import { cachedModelPath, pinnedModels } from "../src/models/pinnedModels.ts";
 import { describeMachine, jsonReport, markdownReport } from "./report.ts";
 
 /**
@@ -67,19 +69,27 @@ async function main(): Promise<void> {
     for (const path of values.model!) if (!existsSync(path)) throw new Error(`--model ${path}: no such file\n${usage}`);
 
     const fixtures: FixturePresetName[] = quick ? ["redundant"] : ["rand", "redundant", "scaled", "wide"];
-    const models: { name: string; path: string }[] = [];
+    const models: { name: string; path: string; real?: boolean }[] = [];
     for (const fixture of fixtures) models.push({ name: `fixture:${fixture}`, path: await ensureFixture(fixture) });
     models.push({ name: "fixture:half-identity (synthetic best case)", path: await ensureFixture(halfIdentity) });
     for (const path of [...(quick ? [] : sharedModels()), ...values.model!]) models.push({ name: basename(path), path });
+    // the real models `npm run models` fetched (quick: the primary one only)
+    for (const pinned of pinnedModels.filter((model) => !quick || model.id === "smollm2")) {
+        const path = cachedModelPath(pinned.id);
+        if (path) models.push({ name: pinned.label, path, real: true });
+        else process.stderr.write(`${pinned.label} is not cached: \`npm run models\` fetches it\n`);
+    }
 
     const prompts = heldOutPrompts(promptCount);
     const { llama, nativeUnavailable, createNative } = await loadLlama(threads);
     const log = (message: string) => process.stderr.write(message + "\n");
     if (nativeUnavailable) log(`layer-skip modes unavailable: ${nativeUnavailable}`);
-    const results: ModelResult[] = [];
-    for (const { name, path } of models) {
+    const results: RealModelResult[] = [];
+    for (const { name, path, real } of models) {
         log(`benchmarking ${name}`);
-        results.push(await measureModel(llama, path, name, { prompts, maxTokens, threads, nativeUnavailable, createNative, log }));
+        const options = { prompts, maxTokens, threads, nativeUnavailable, createNative, log };
+        if (real) results.push(...await measureRealModel(llama, path, name, { ...options, qualityCases: quick ? 10 : 100, repeatPrompts: promptCount }));
+        else results.push(await measureModel(llama, path, name, options));
     }
     const machine = describeMachine(llama.gpu === false ? "cpu" : llama.gpu, threads);
     console.log(markdownReport(machine, results, { prompts: prompts.length, maxTokens }));
