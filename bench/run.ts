@@ -23,6 +23,9 @@ const halfIdentity: FixtureSpec = {
     identityLayers: [2, 4, 6, 8, 10, 12, 13, 14], weightStd: 1.0,
 };
 
+/** The same at d=1024, ff 2816 (360 MB of F16 weights): a decode bound by weight reads, not by the loop's overheads. */
+const memoryBound: FixtureSpec = { ...halfIdentity, embd: 1024, ff: 2816 };
+
 const usage = "usage: npm run bench -- [--quick] [--json FILE] [--model PATH]... [--prompts N] [--max-tokens N] [--threads N]";
 
 function positiveInteger(value: string | undefined, name: string, fallback: number): number {
@@ -72,6 +75,7 @@ async function main(): Promise<void> {
     const models: { name: string; path: string; real?: boolean }[] = [];
     for (const fixture of fixtures) models.push({ name: `fixture:${fixture}`, path: await ensureFixture(fixture) });
     models.push({ name: "fixture:half-identity (synthetic best case)", path: await ensureFixture(halfIdentity) });
+    if (!quick) models.push({ name: "fixture:memory-bound", path: await ensureFixture(memoryBound) });
     for (const path of [...(quick ? [] : sharedModels()), ...values.model!]) models.push({ name: basename(path), path });
     // the real models `npm run models` fetched (quick: the primary one only)
     for (const pinned of pinnedModels.filter((model) => !quick || model.id === "smollm2")) {
