@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import type { Token } from "node-llama-cpp";
 import { fixturePresets, type FixtureSpec } from "../../src/fixtures/index.ts";
+import type { OptimizeResult, OptimizeTrace } from "../../src/engine/native/claspNative.ts";
 import type { ClaspNative } from "../../src/engine/native/index.ts";
 import { loadFixtureModel, openSession, promptTokens } from "./nativeHarness.ts";
 
@@ -92,7 +93,7 @@ describe("native CLaSp: the DP equals a JavaScript reference DP on evalLayerCand
                 assert.ok(hidden, "the prompt's last token was not captured");
                 let runDecisions = 0, skipDecisions = 0;
                 for (const numSkip of skipCounts) {
-                    const native = await session.native.optimize(pos, hidden, numSkip, true);
+                    const native: OptimizeResult & OptimizeTrace = await session.native.optimize(pos, hidden, numSkip, true);
                     const reference = await referenceDp(session.native, pos, hidden, numSkip);
                     const { nLayer } = session.native.info;
                     for (let i = 0; i <= nLayer; i++) {
