@@ -4,6 +4,7 @@
 import type { GpuChoice, SpeculationMode, SpeculationSettings } from "./engine/protocol.ts";
 import { defaultSpeculationSettings } from "./engine/protocol.ts";
 import type { LanguageEnableMap } from "./completion/languageFilter.ts";
+import { defaultIdleExitMinutes } from "./engine/service/location.ts";
 
 export interface SettingsReader {
     get<T>(key: string): T | undefined;
@@ -29,6 +30,10 @@ export interface Config {
     threads: number;
     speculation: SpeculationSettings;
     completion: CompletionConfig;
+    engine: {
+        /** Minutes the shared engine stays after its last window leaves (0: it exits at once). */
+        idleExitMinutes: number;
+    };
 }
 
 export const defaultCompletionConfig: CompletionConfig = {
@@ -109,6 +114,9 @@ export function readConfig(reader: SettingsReader): Config {
             debounceMs: Math.round(clampNumber(reader.get("completion.debounceMs"), 0, 2000, c.debounceMs)),
             timeoutMs: Math.round(clampNumber(reader.get("completion.timeoutMs"), 50, 60000, c.timeoutMs)),
             extraContext: Math.round(clampNumber(reader.get("completion.extraContext"), 0, 8192, c.extraContext)),
+        },
+        engine: {
+            idleExitMinutes: clampNumber(reader.get("engine.idleExitMinutes"), 0, 1440, defaultIdleExitMinutes),
         },
     };
 }

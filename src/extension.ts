@@ -3,9 +3,8 @@
 import * as vscode from "vscode";
 import { askModelConflict } from "./client/modelConflictPrompt.ts";
 import { SharedEngine } from "./client/sharedEngine.ts";
-import { defaultIdleExitMinutes } from "./engine/service/location.ts";
 import type { Config } from "./config.ts";
-import { clampNumber, readConfig } from "./config.ts";
+import { readConfig } from "./config.ts";
 import { CompletionService } from "./completion/completionService.ts";
 import { ClaspInlineProvider } from "./completion/inlineProvider.ts";
 import { isLanguageEnabled } from "./completion/languageFilter.ts";
@@ -33,7 +32,7 @@ export function activate(context: vscode.ExtensionContext) {
         enginePath: context.asAbsolutePath("dist/engine.mjs"),
         version: String(context.extension.packageJSON.version),
         clientName: `window ${process.pid} (${vscode.workspace.name ?? "no folder"})`,
-        idleExitMs: clampNumber(vscode.workspace.getConfiguration("clasp").get("engine.idleExitMinutes"), 0, 1440, defaultIdleExitMinutes) * 60_000,
+        idleExitMs: config.engine.idleExitMinutes * 60_000,
         onModelConflict: askModelConflict,
         log,
     });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { defaultCompletionConfig, readConfig, type SettingsReader } from "../../src/config.ts";
+import { defaultCompletionConfig, gpuChoices, readConfig, speculationModes, type SettingsReader } from "../../src/config.ts";
 import { defaultSpeculationSettings } from "../../src/engine/protocol.ts";
+import manifest from "../../package.json" with { type: "json" };
 
 function reader(values: Record<string, unknown>, globalModel?: string): SettingsReader {
     return {
@@ -46,5 +47,33 @@ describe("config", () => {
     it("keeps only boolean entries of the language map", () => {
         assert.deepEqual(readConfig(reader({ enable: { "*": false, python: true, go: "yes" } })).enable, { "*": false, python: true });
         assert.deepEqual(readConfig(reader({ enable: ["python"] })).enable, { "*": true });
+    });
+});
+
+// The manifest is what users see in the Settings editor; readConfig is what the extension obeys.
+// Every numeric setting's default and bounds, and every enum, must be the same in both.
+describe("config against the manifest (package.json)", () => {
+    type Property = { type: string; default?: unknown; minimum?: number; maximum?: number; enum?: string[] };
+    const properties = Object.entries(manifest.contributes.configuration.properties as Record<string, Property>)
+        .map(([key, property]) => ({ key: key.replace(/^clasp\./, ""), property }));
+    const valueAt = (config: unknown, key: string): unknown =>
+        key.split(".").reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], config);
+
+    it("reads every numeric setting with the manifest's default, minimum and maximum", () => {
+        const numeric = properties.filter(({ property }) => property.type === "number");
+        assert.ok(numeric.some(({ key }) => key === "engine.idleExitMinutes"), "the manifest lacks clasp.engine.idleExitMinutes");
+        for (const { key, property } of numeric) {
+            assert.equal(valueAt(readConfig(reader({})), key), property.default, `${key}: default`);
+            assert.equal(typeof property.minimum, "number", `${key} has no minimum in the manifest`);
+            assert.equal(typeof property.maximum, "number", `${key} has no maximum in the manifest`);
+            assert.equal(valueAt(readConfig(reader({ [key]: property.minimum! - 1e6 })), key), property.minimum, `${key}: minimum`);
+            assert.equal(valueAt(readConfig(reader({ [key]: property.maximum! + 1e6 })), key), property.maximum, `${key}: maximum`);
+        }
+    });
+
+    it("offers exactly the speculation modes and GPU choices the engine knows", () => {
+        const enumOf = (key: string) => properties.find((entry) => entry.key === key)?.property.enum;
+        assert.deepEqual(enumOf("speculation.mode"), [...speculationModes]);
+        assert.deepEqual(enumOf("gpu"), [...gpuChoices]);
     });
 });
