@@ -148,6 +148,11 @@ export interface SpeculationStats {
      * and machine) divided by their actual time; null until calibrated.
      */
     measuredSpeedup: number | null;
+    /**
+     * Relative half-width of measuredSpeedup's 95 % interval over the window (0.05: ±5 %); null
+     * until enough requests were compared. The UI shows the speedup only once this is tight.
+     */
+    speedupMargin: number | null;
     /** Plain decoding's tokens/s over the same requests, so tokensPerSecond / this = speedup. */
     plainTokensPerSecond: number | null;
     dpSharePct: number;

@@ -1,11 +1,12 @@
 // A bounded time series of the engine's rolling stats, for the settings panel's live chart and
 // the stats view. Only numbers go in, so it crosses into the webview as plain JSON.
 import type { SpeculationStats } from "../engine/protocol.ts";
+import { shownSpeedup } from "./speedupVerdict.ts";
 
 export interface StatsPoint {
     at: number;
     acceptance: number;
-    /** Null until the engine has timed plain decoding to compare against. */
+    /** Null while the speedup is not known within ±5 % or speculation is off (see speedupVerdict.ts). */
     speedup: number | null;
     tokensPerSecond: number;
 }
@@ -18,7 +19,7 @@ export class StatsHistory {
 
     add(stats: SpeculationStats, at: number): StatsPoint {
         this.latest = stats;
-        const point = { at, acceptance: stats.acceptance, speedup: stats.measuredSpeedup, tokensPerSecond: stats.tokensPerSecond };
+        const point = { at, acceptance: stats.acceptance, speedup: shownSpeedup(stats), tokensPerSecond: stats.tokensPerSecond };
         this.points.push(point);
         if (this.points.length > this.capacity) this.points.splice(0, this.points.length - this.capacity);
         return point;

@@ -1,9 +1,15 @@
 // The markdown of the stats view (no `vscode` import, so it is unit-tested).
 import type { AcceptanceSnapshot } from "../completion/acceptanceStats.ts";
 import { formatAcceptance } from "../completion/acceptanceStats.ts";
-import type { ModelInfo } from "../engine/protocol.ts";
+import type { ModelInfo, SpeculationStats } from "../engine/protocol.ts";
 import type { StatsHistory } from "./statsHistory.ts";
 import { backendLabel, formatPercent, formatSkipSet } from "./statusText.ts";
+import { speedupVerdict } from "./speedupVerdict.ts";
+
+function speedupShownText(stats: SpeculationStats): string {
+    const verdict = speedupVerdict(stats);
+    return "shown" in verdict ? "shown" : `not shown: ${verdict.withheld}`;
+}
 
 export function statsReport(history: StatsHistory, model: ModelInfo | undefined, now: number, acceptance?: AcceptanceSnapshot): string {
     const lines = ["# CLaSp statistics", ""];
@@ -20,7 +26,8 @@ export function statsReport(history: StatsHistory, model: ModelInfo | undefined,
         `| Tokens per verify round | ${s.meanAccepted.toFixed(2)} |`,
         `| Tokens/s | ${s.tokensPerSecond.toFixed(1)} |`,
         `| Plain decoding tokens/s | ${s.plainTokensPerSecond === null ? "not measured yet" : s.plainTokensPerSecond.toFixed(1)} |`,
-        `| Measured speedup | ${s.measuredSpeedup === null ? "not measured yet" : `${s.measuredSpeedup.toFixed(2)}×`} |`,
+        `| Measured speedup | ${s.measuredSpeedup === null ? "not measured yet" : `${s.measuredSpeedup.toFixed(2)}×${s.speedupMargin === null ? "" : ` ±${Math.round(s.speedupMargin * 100)}%`}`} |`,
+        `| Speedup in the status bar | ${speedupShownText(s)} |`,
         `| DP share of time | ${s.dpSharePct.toFixed(1)}% |`,
         `| Skipped layers | ${formatSkipSet(s.skipSet)} (${s.skipSet.length}) |`,
         `| Requests | ${s.requests} |`,

@@ -3,6 +3,7 @@
 import type { AcceptanceSnapshot } from "../completion/acceptanceStats.ts";
 import { formatAcceptance } from "../completion/acceptanceStats.ts";
 import { noFimLabel, type EngineState, type ModelInfo, type SpeculationStats } from "../engine/protocol.ts";
+import { shownSpeedup, speedupVerdict } from "./speedupVerdict.ts";
 
 export type Phase = "stopped" | "starting" | "noModel" | "downloading" | "loading" | "ready" | "error";
 
@@ -62,10 +63,18 @@ export function formatPercent(fraction: number): string {
     return `${Math.round(Math.min(1, Math.max(0, fraction)) * 100)}%`;
 }
 
-/** `α 78% · 1.42×`; before the speedup is measured against plain decoding, says so instead of guessing. */
+/**
+ * `α 78% · 1.42×` once the speedup is known within ±5 %; until then (and with speculation off)
+ * `α 78% · 3.4 tok/round`, and the tooltip says why there is no speedup yet.
+ */
 export function formatStats(stats: SpeculationStats): string {
-    const speedup = stats.measuredSpeedup === null ? "calibrating" : `${stats.measuredSpeedup.toFixed(2)}×`;
-    return `α ${formatPercent(stats.acceptance)} · ${speedup}`;
+    const speedup = shownSpeedup(stats);
+    return `α ${formatPercent(stats.acceptance)} · ${speedup === null ? `${stats.meanAccepted.toFixed(1)} tok/round` : `${speedup.toFixed(2)}×`}`;
+}
+
+function speedupLine(stats: SpeculationStats): string {
+    const verdict = speedupVerdict(stats);
+    return "shown" in verdict ? `Speedup: ${verdict.shown.toFixed(2)}× (±${Math.round(verdict.margin * 100)}%)` : `Speedup: not shown: ${verdict.withheld}`;
 }
 
 /** Contiguous runs read better than long lists: `3–7, 9, 12–14`. */
@@ -109,7 +118,7 @@ export function presentStatus(view: StatusView): StatusPresentation {
         lines.push(`Draft acceptance α: ${formatPercent(stats.acceptance)}, ${stats.meanAccepted.toFixed(2)} tokens per verify`);
         const plain = stats.plainTokensPerSecond === null ? "" : ` (plain ${stats.plainTokensPerSecond.toFixed(1)})`;
         lines.push(`Tokens/s: ${stats.tokensPerSecond.toFixed(1)}${plain}`);
-        lines.push(`Speedup: ${stats.measuredSpeedup === null ? "not measured yet" : `${stats.measuredSpeedup.toFixed(2)}×`}`);
+        lines.push(speedupLine(stats));
         lines.push(`DP share: ${stats.dpSharePct.toFixed(1)}%`);
         lines.push(`Requests: ${stats.requests}`);
     }

@@ -47,7 +47,7 @@ describe("stats report", () => {
     it("reports the latest stats and recent samples", () => {
         const history = new StatsHistory(3);
         const stats: SpeculationStats = {
-            mode: "hybrid", acceptance: 0.5, meanAccepted: 2, tokensPerSecond: 40, measuredSpeedup: null,
+            mode: "hybrid", acceptance: 0.5, meanAccepted: 2, tokensPerSecond: 40, measuredSpeedup: null, speedupMargin: null,
             plainTokensPerSecond: null, dpSharePct: 1, skipSet: [1, 2], requests: 3, speculating: false,
         };
         assert.match(statsReport(history, undefined, 0), /No requests yet/);

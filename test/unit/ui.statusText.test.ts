@@ -9,6 +9,7 @@ const stats: SpeculationStats = {
     meanAccepted: 3.4,
     tokensPerSecond: 52.3,
     measuredSpeedup: 1.4249,
+    speedupMargin: 0.03,
     plainTokensPerSecond: 36.7,
     dpSharePct: 2.5,
     skipSet: [9, 3, 4, 5, 12],
@@ -38,8 +39,21 @@ describe("status bar text", () => {
         assert.equal(presentStatus(toStatusView({ ...ready, stats })).text, "$(check) CLaSp ready · α 78% · 1.42×");
     });
 
-    it("says the speedup is being calibrated instead of inventing one", () => {
-        assert.equal(formatStats({ ...stats, measuredSpeedup: null }), "α 78% · calibrating");
+    it("shows α and tokens per round instead of a speedup it cannot defend, and says why in the tooltip", () => {
+        const tooltip = (s: SpeculationStats) => presentStatus(toStatusView({ ...ready, stats: s })).tooltip;
+        assert.match(tooltip(stats), /Speedup: 1\.42× \(±3%\)/);
+        const withheld: [Partial<SpeculationStats>, RegExp][] = [
+            [{ measuredSpeedup: null, speedupMargin: null }, /plain decoding is still being timed/],
+            [{ speedupMargin: null }, /too few requests/],
+            [{ speedupMargin: 0.12 }, /1\.42× ±12% so far; shown once it is known within ±5%/],
+            [{ mode: "off", measuredSpeedup: 1, speedupMargin: 0 }, /speculation is off/],
+            [{ mode: "auto", speculating: false, measuredSpeedup: 1.24, acceptance: 0, speedupMargin: 0.01 }, /auto is decoding plainly/],
+        ];
+        for (const [change, why] of withheld) {
+            const s = { ...stats, ...change };
+            assert.equal(formatStats(s), `α ${Math.round(s.acceptance * 100)}% · 3.4 tok/round`, JSON.stringify(change));
+            assert.match(tooltip(s), new RegExp(`Speedup: not shown: .*${why.source}`), JSON.stringify(change));
+        }
     });
 
     it("names every state a user can meet", () => {

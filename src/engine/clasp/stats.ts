@@ -186,6 +186,7 @@ export class RollingSpeculationStats {
         // so do the tokens/s once there are any, so that tokens/s ÷ plain tokens/s is the speedup.
         // (The ones before calibration are the first after a load: cold, and with the first DP.)
         let comparedTokens = 0, comparedMs = 0, comparedPlainMs = 0;
+        const compared: { decodeMs: number; plainMs: number }[] = [];
         for (const { stats, generatedTokens, decodeMs, plainMs } of this.#window) {
             drafted += stats.draftedTokens;
             accepted += stats.acceptedTokens;
@@ -197,13 +198,16 @@ export class RollingSpeculationStats {
             comparedTokens += generatedTokens;
             comparedMs += decodeMs;
             comparedPlainMs += plainMs;
+            compared.push({ decodeMs, plainMs });
         }
+        const measuredSpeedup = comparedMs > 0 && comparedPlainMs > 0 ? comparedPlainMs / comparedMs : null;
         return {
             mode: this.#mode,
             acceptance: drafted > 0 ? accepted / drafted : 0,
             meanAccepted: rounds > 0 ? (accepted + rounds) / rounds : 0,
             tokensPerSecond: comparedMs > 0 ? (comparedTokens * 1000) / comparedMs : ms > 0 ? (tokens * 1000) / ms : 0,
-            measuredSpeedup: comparedMs > 0 && comparedPlainMs > 0 ? comparedPlainMs / comparedMs : null,
+            measuredSpeedup,
+            speedupMargin: measuredSpeedup === null ? null : ratioMargin(compared, measuredSpeedup),
             plainTokensPerSecond: comparedTokens > 0 && comparedPlainMs > 0 ? (comparedTokens * 1000) / comparedPlainMs : null,
             dpSharePct: ms > 0 ? (100 * dpMs) / ms : 0,
             skipSet: this.#window.at(-1)?.stats.skipSet ?? [],
@@ -211,4 +215,29 @@ export class RollingSpeculationStats {
             speculating: this.#speculating,
         };
     }
+}
+
+/** Fewest compared requests whose spread can say anything about the speedup's uncertainty. */
+const minComparedRequests = 3;
+
+/**
+ * Relative half-width of the 95 % interval of Σ plain ÷ Σ actual over the requests (the ratio
+ * estimator's standard error, from the spread of plainᵢ − R·actualᵢ, times Student's t for so few
+ * requests); null with too few requests.
+ * Requests of every length count, weighted by their time, as in the speedup itself.
+ */
+export function ratioMargin(requests: readonly { decodeMs: number; plainMs: number }[], ratio: number): number | null {
+    const n = requests.length;
+    if (n < minComparedRequests || !(ratio > 0)) return null;
+    const meanActual = requests.reduce((sum, r) => sum + r.decodeMs, 0) / n;
+    const variance = requests.reduce((sum, r) => sum + (r.plainMs - ratio * r.decodeMs) ** 2, 0) / (n - 1);
+    const standardError = Math.sqrt(variance / n) / meanActual;
+    return (studentT975(n - 1) * standardError) / ratio;
+}
+
+/** Two-sided 95 % quantiles of Student's t for 1–20 degrees of freedom (a window holds at most 20 requests). */
+const t975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086];
+
+function studentT975(degreesOfFreedom: number): number {
+    return t975[degreesOfFreedom - 1] ?? 1.96;
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { DecodeEnd } from "../../../src/engine/decoding.ts";
 import { mulberry32 } from "../../../src/fixtures/index.ts";
-import { PlainDecodeTiming, RequestStatsRecorder, RollingSpeculationStats, plainDecodeSteps, skipSetOf, type FinishedRequest } from "../../../src/engine/clasp/stats.ts";
+import { PlainDecodeTiming, RequestStatsRecorder, RollingSpeculationStats, plainDecodeSteps, ratioMargin, skipSetOf, type FinishedRequest } from "../../../src/engine/clasp/stats.ts";
 
 /** A finished request without speculation counters (the speedup only needs its output and time). */
 function finished(generatedTokens: number, end: DecodeEnd, decodeMs: number): FinishedRequest {
@@ -158,5 +158,46 @@ describe("speculation stats", () => {
     it("lists the skipped layers of a mask", () => {
         assert.deepEqual(skipSetOf(Uint8Array.from([0, 1, 0, 1])), [1, 3]);
         assert.deepEqual(skipSetOf(null), []);
+    });
+});
+
+describe("the speedup's interval (what decides whether the status bar shows it)", () => {
+    const requests = (count: number, speedup: number, noise: number, random: () => number) =>
+        Array.from({ length: count }, () => {
+            const decodeMs = 20 + 200 * random(); // short and long requests
+            return { decodeMs, plainMs: decodeMs * speedup * (1 + noise * (2 * random() - 1)) };
+        });
+    const pooled = (rs: { decodeMs: number; plainMs: number }[]) => rs.reduce((s, r) => s + r.plainMs, 0) / rs.reduce((s, r) => s + r.decodeMs, 0);
+
+    it("is unknown below three requests, zero when every request agrees, and narrows as requests add up", () => {
+        const random = mulberry32(5);
+        assert.equal(ratioMargin(requests(2, 1.5, 0.3, random), 1.5), null);
+        const exact = requests(5, 1.5, 0, random);
+        assert.ok(ratioMargin(exact, pooled(exact))! < 1e-12);
+        const few = requests(4, 1.5, 0.3, random), many = requests(20, 1.5, 0.3, random);
+        const [wide, narrow] = [ratioMargin(few, pooled(few))!, ratioMargin(many, pooled(many))!];
+        assert.ok(wide > 0.05 && narrow < wide, `4 requests ±${wide}, 20 requests ±${narrow}`);
+    });
+
+    it("covers the true speedup about 95 % of the time (seeded simulation of noisy windows)", () => {
+        const random = mulberry32(17);
+        let covered = 0;
+        const trials = 400;
+        for (let trial = 0; trial < trials; trial++) {
+            const window = requests(3 + (trial % 18), 1.3, 0.4, random);
+            const estimate = pooled(window);
+            const margin = ratioMargin(window, estimate)!;
+            if (Math.abs(1.3 - estimate) <= margin * estimate) covered++;
+        }
+        assert.ok(covered / trials > 0.9 && covered / trials < 0.99, `covered ${covered} of ${trials}`);
+    });
+
+    it("is part of the rolling snapshot", () => {
+        const rolling = new RollingSpeculationStats("lookup");
+        rolling.recordPlainRun({ steps: 4, fixedMs: 6, laterMs: 6 });
+        for (let i = 0; i < 2; i++) rolling.recordRequest(finished(10, "maxTokens", 12));
+        assert.equal(rolling.snapshot().speedupMargin, null);
+        rolling.recordRequest(finished(10, "maxTokens", 12));
+        assert.equal(rolling.snapshot().speedupMargin, 0);
     });
 });
