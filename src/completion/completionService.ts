@@ -13,6 +13,7 @@ import { isLanguageEnabled } from "./languageFilter.ts";
 import type { CursorContext, CursorPosition, TextView } from "./promptLayout.ts";
 import { buildCursorContext, needsSingleLine } from "./promptLayout.ts";
 import type { Outcome, RequestLog } from "./requestLog.ts";
+import { formatTiming } from "./requestTiming.ts";
 import { applyStopRules } from "./stopRules.ts";
 import type { SelectedItem, Suggestion } from "./suggestionLifetime.ts";
 import { SuggestionLifetime } from "./suggestionLifetime.ts";
@@ -161,8 +162,10 @@ export class CompletionService {
         // generation, whose first token comes at firstTokenMs), and the wait around it (IPC, queueing behind other work).
         const roundTrip = this.now() - requested;
         const t = result.timings;
-        const timing = `debounce ${wait} ms, engine ${Math.round(t.totalMs)} ms of ${roundTrip} ms round trip ` +
-            `(prompt build ${(t.promptBuildMs ?? 0).toFixed(1)} ms, prefill ${t.promptMs.toFixed(1)} ms, first token at ${t.firstTokenMs.toFixed(1)} ms)`;
+        const timing = formatTiming({
+            debounceMs: wait, roundTripMs: roundTrip, engineMs: t.totalMs,
+            promptBuildMs: t.promptBuildMs ?? 0, prefillMs: t.promptMs, firstTokenMs: t.firstTokenMs,
+        });
         const detail = `engine stop: ${result.stopReason}, ${result.generatedTokens} tokens; ${timing}${rules}`;
         if (processed.text.length === 0) {
             return void record(result.text.trim().length > 0 ? "filtered" : "empty", detail);
