@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { SharedEngine } from "../src/client/sharedEngine.ts";
 import { mulberry32 } from "../src/fixtures/prng.ts";
+import { requireCachedModel } from "../src/models/pinnedModels.ts";
 import { describeMachine } from "./report.ts";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -21,7 +22,6 @@ const bundle = path.join(repoRoot, "dist/engine.mjs");
 const engineEntry = existsSync(bundle)
     ? { enginePath: bundle, execArgv: [] }
     : { enginePath: path.join(repoRoot, "src/engine/main.ts"), execArgv: ["--import", "tsx"] };
-const defaultModel = path.join(os.homedir(), ".cache/clasp-complete/models/SmolLM2-135M-Instruct.Q4_1.gguf");
 const version = "storm";
 /** Keystroke gaps inside a burst, and the pause after it (reading, thinking). */
 const keyGapMs = { min: 20, max: 60 };
@@ -61,7 +61,7 @@ const { values } = parseArgs({
     options: {
         keystrokes: { type: "string", default: "1000" },
         clients: { type: "string", default: "3" },
-        model: { type: "string", default: defaultModel },
+        model: { type: "string" },
         json: { type: "string" },
         help: { type: "boolean", default: false },
     },
@@ -70,7 +70,8 @@ if (values.help) usage();
 const keystrokes = Number(values.keystrokes);
 const clientCount = Number(values.clients);
 if (!Number.isInteger(keystrokes) || keystrokes < 1 || !Number.isInteger(clientCount) || clientCount < 1) usage();
-const modelPath = path.resolve(values.model!);
+// SmolLM2 as `npm run models` cached it (that throws, naming the command, when it did not).
+const modelPath = values.model ? path.resolve(values.model) : requireCachedModel("smollm2");
 
 /** The text each window types: a different source file of this repository per window. */
 function sourceTexts(count: number): string[] {
