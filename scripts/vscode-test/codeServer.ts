@@ -1,7 +1,10 @@
 // Starts a throwaway code-server (a real VS Code 1.139 server) on a free loopback port, with every
-// piece of state (settings, extensions, logs, IPC sockets, temp files) inside one fresh run folder.
-import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+// piece of state (settings, extensions, logs, IPC sockets, temp files, the engine service's
+// directory) inside one fresh run folder. The extension's engine runs detached (its own session,
+// outside code-server's process group) and is shared through CLASP_ENGINE_DIR, so each run points
+// that at its own folder and stops, at the end, every process that carries it.
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -9,6 +12,10 @@ import { onCleanup } from "./cleanup.ts";
 import { findFreePort } from "./freePort.ts";
 import { jsonText, writeTree } from "./writeTree.ts";
 import { assertCodeServerInstalled, CODE_SERVER_ENTRY, NODE24_BIN } from "./paths.ts";
+import { engineProcesses, killAndWait, processesWithEnv, processInfo, type ProcessInfo } from "./processes.ts";
+
+/** The variable the extension reads for its engine service directory (src/engine/service/location.ts). */
+export const ENGINE_DIR_ENV = "CLASP_ENGINE_DIR";
 
 export interface CodeServerOptions {
     /** `<user-data-dir>/User/settings.json`, merged over quiet defaults. */
@@ -20,6 +27,10 @@ export interface CodeServerOptions {
     machineSettings?: Record<string, unknown>;
     /** Files to create in the workspace folder, by relative path. */
     workspaceFiles?: Record<string, string>;
+    /** More workspace folders beside `workspace`, by folder name, with their files. */
+    extraFolders?: Record<string, Record<string, string>>;
+    /** VSIX files to install (`--install-extension`) into this run's extensions folder before the server starts. */
+    installExtensions?: string[];
     /** Extra variables for the server and so for the extension host it spawns. */
     env?: Record<string, string>;
     startTimeoutMs?: number;
@@ -31,14 +42,34 @@ export interface CodeServer {
     /** The run folder (kept after a failed run for its logs). */
     dir: string;
     workspace: string;
+    /** The folders of `extraFolders`, by name. */
+    folders: Record<string, string>;
+    /** `--extensions-dir`: where installed extensions are unpacked. */
+    extensionsDir: string;
+    /** This run's engine service directory (CLASP_ENGINE_DIR of the server and all it starts). */
+    engineDir: string;
+    /** Output of the `--install-extension` runs. */
+    installLog: string;
     /** The settings files VS Code writes: user settings and the workspace's .vscode/settings.json. */
     settingsFiles: { user: string; workspace: string };
     logFile: string;
     /** `vscode-remote://127.0.0.1:<port><abs path>`: how the web workbench names server files. */
     remoteUri(absolutePath: string): string;
-    /** URL that opens the workspace, with development options when `payload` is given. */
-    workbenchUrl(payload?: [string, string][]): string;
-    stop(options?: { keep?: boolean }): Promise<void>;
+    /** URL that opens `folder` (default: the workspace), with development options when `payload` is given. */
+    workbenchUrl(payload?: [string, string][], folder?: string): string;
+    /** Engine processes of this run (started with `--dir <engineDir>`), now. */
+    engines(): ProcessInfo[];
+    /** Every process of this run (code-server, extension hosts, engines, their children), now. */
+    processes(): ProcessInfo[];
+    /** Stops code-server's group, then every other process of the run (the detached engines). */
+    stop(options?: { keep?: boolean }): Promise<StopReport>;
+}
+
+export interface StopReport {
+    /** Processes of the run that outlived code-server's group and were stopped here (engines). */
+    stoppedAfterServer: ProcessInfo[];
+    /** Processes of the run still alive after SIGKILL: a teardown failure. */
+    leftover: ProcessInfo[];
 }
 
 /** Keeps screenshots and runs free of welcome pages, chat panels, tips and update checks. */
@@ -65,7 +96,18 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
     const dir = mkdtempSync(path.join(os.tmpdir(), "clasp-vscode-"));
     const workspace = path.join(dir, "workspace");
     const logFile = path.join(dir, "server.log");
-    for (const sub of ["ext", "xdg", "temp", "workspace"]) mkdirSync(path.join(dir, sub), { recursive: true });
+    const extensionsDir = path.join(dir, "ext");
+    const userDataDir = path.join(dir, "ud");
+    // Short (a unix socket path must stay under ~100 bytes) and private, as the extension wants it.
+    const engineDir = path.join(dir, "engine");
+    for (const sub of ["ext", "xdg", "temp", "workspace", "engine"]) mkdirSync(path.join(dir, sub), { recursive: true });
+    chmodSync(engineDir, 0o700);
+    const folders: Record<string, string> = {};
+    for (const [name, files] of Object.entries(options.extraFolders ?? {})) {
+        folders[name] = path.join(dir, name);
+        mkdirSync(folders[name], { recursive: true });
+        writeTree(folders[name], files);
+    }
     writeTree(dir, {
         "ud/User/settings.json": jsonText({ ...QUIET_USER_SETTINGS, ...options.userSettings }),
         "ud/Machine/settings.json": jsonText(options.machineSettings ?? {}),
@@ -87,9 +129,23 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
             resourceUrlTemplate: "http://127.0.0.1:9/{publisher}/{name}/{version}/{path}",
         }),
         ...options.env,
+        // Last, so no caller can point a test run at the user's own shared engine.
+        [ENGINE_DIR_ENV]: engineDir,
     };
     // The driver itself may run under tsx; that loader must not leak into code-server's Node 24.
     delete env.NODE_OPTIONS;
+    const runProcesses = () => processesWithEnv(ENGINE_DIR_ENV, engineDir);
+
+    let installLog = "";
+    for (const vsix of options.installExtensions ?? []) {
+        // The same binary, folders and environment as the server: what `code-server --install-extension` does for a user.
+        installLog += execFileSync(
+            NODE24_BIN,
+            [CODE_SERVER_ENTRY, "--extensions-dir", extensionsDir, "--user-data-dir", userDataDir, "--install-extension", vsix],
+            { cwd: workspace, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 120_000 },
+        );
+    }
+
     const child = spawn(
         NODE24_BIN,
         [
@@ -99,35 +155,51 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
             "--disable-telemetry",
             "--disable-update-check",
             "--disable-workspace-trust",
-            "--extensions-dir", path.join(dir, "ext"),
-            "--user-data-dir", path.join(dir, "ud"),
+            "--extensions-dir", extensionsDir,
+            "--user-data-dir", userDataDir,
             // Makes the built workbench honour the URL `payload` (extension development + tests).
             // Only ever on a loopback server with no auth that lives for one test run.
             "--vscode-option", "enable-smoke-test-driver",
         ],
-        // Own process group: stopping it also stops the extension host and the engine it forked.
+        // Own process group: stopping it also stops the extension hosts (the engine is not in it).
         { cwd: workspace, env, stdio: ["ignore", logFd, logFd], detached: true },
     );
     closeSync(logFd);
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
 
-    let stopped = false;
-    const stop = async ({ keep = false } = {}): Promise<void> => {
-        if (stopped) return;
-        stopped = true;
+    let stopped: Promise<StopReport> | undefined;
+    const stopOnce = async (keep: boolean): Promise<StopReport> => {
         removeCleanup();
         await killGroup(child, exited);
+        // What is left carries the run's CLASP_ENGINE_DIR but sits outside the group: the detached
+        // engines (SIGTERM: they remove their socket, token and lock, then exit), and anything else
+        // that left the group.
+        const outlived = runProcesses().map(processInfo).filter((info): info is ProcessInfo => info !== undefined);
+        const stillThere = await killAndWait(outlived.map((info) => info.pid));
+        const report: StopReport = {
+            stoppedAfterServer: outlived,
+            leftover: outlived.filter((info) => stillThere.includes(info.pid)),
+        };
+        for (const info of report.leftover) console.error(`teardown: pid ${info.pid} (${info.argv.join(" ")}) survived SIGKILL`);
         if (keep || process.env.CLASP_TEST_KEEP === "1") {
             console.error(`code-server run folder kept for diagnosis: ${dir} (log: ${logFile})`);
-            return;
+            return report;
         }
         // Children may still write into TMPDIR for a moment after the group is gone.
         for (let attempt = 0; attempt < 3; attempt++) {
             await sleep(500);
             rmSync(dir, { recursive: true, force: true });
         }
+        return report;
     };
-    const removeCleanup = onCleanup(() => stop(), () => killGroupSync(child));
+    const stop = ({ keep = false } = {}): Promise<StopReport> => (stopped ??= stopOnce(keep));
+    const removeCleanup = onCleanup(
+        async () => void (await stop()),
+        () => {
+            killGroupSync(child);
+            for (const pid of runProcesses()) signalPid(pid, "SIGKILL");
+        },
+    );
 
     try {
         await waitForHealth(base, child, exited, options.startTimeoutMs ?? 30_000, logFile);
@@ -141,14 +213,20 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
         base,
         dir,
         workspace,
+        folders,
+        extensionsDir,
+        engineDir,
+        installLog,
         settingsFiles: { user: path.join(dir, "ud/User/settings.json"), workspace: path.join(workspace, ".vscode/settings.json") },
         logFile,
         remoteUri,
-        workbenchUrl(payload) {
-            let url = `${base}/?folder=${encodeURIComponent(workspace)}`;
+        workbenchUrl(payload, folder = workspace) {
+            let url = `${base}/?folder=${encodeURIComponent(folder)}`;
             if (payload) url += `&payload=${encodeURIComponent(JSON.stringify(payload))}`;
             return url;
         },
+        engines: () => engineProcesses(engineDir),
+        processes: () => runProcesses().map(processInfo).filter((info): info is ProcessInfo => info !== undefined),
         stop,
     };
 }
@@ -183,6 +261,14 @@ function killGroupSync(child: ChildProcess): void {
     if (child.pid !== undefined) signalGroup(child.pid, "SIGKILL");
 }
 
+function signalPid(pid: number, signal: NodeJS.Signals): void {
+    try {
+        process.kill(pid, signal);
+    } catch {
+        // Gone.
+    }
+}
+
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
     try {
         process.kill(-pid, signal);
@@ -197,4 +283,22 @@ function readLog(logFile: string): string {
     } catch {
         return "(no server log)";
     }
+}
+
+/**
+ * What a driver reports about its teardown: an error when a process of the run survived, or when
+ * no engine of the run's own CLASP_ENGINE_DIR was stopped (the windows then talked to an engine
+ * somewhere else, and the run was not isolated). `engines` is how many the run must have left.
+ */
+export function teardownProblem(report: StopReport, engineDir: string, engines = 1): string | undefined {
+    if (report.leftover.length > 0) return `processes survived the teardown: ${report.leftover.map((info) => `${info.pid} ${info.argv.join(" ")}`).join("; ")}`;
+    const stoppedEngines = report.stoppedAfterServer.filter((info) => info.argv.includes(engineDir));
+    if (stoppedEngines.length < engines)
+        return `expected ${engines} engine(s) of this run (CLASP_ENGINE_DIR=${engineDir}) still running after code-server stopped, found ${stoppedEngines.length}`;
+    return undefined;
+}
+
+export function describeStop(report: StopReport): string {
+    const what = report.stoppedAfterServer.map((info) => `${info.pid} (${info.argv.includes("--dir") ? "engine" : info.name})`).join(", ");
+    return `teardown: ${report.stoppedAfterServer.length} process(es) outlived code-server's group and were stopped${what ? `: ${what}` : ""}; ${report.leftover.length} left over`;
 }

@@ -8,6 +8,7 @@ import path from "node:path";
 import type { Locator, Page } from "playwright-core";
 import { exitAfter, runDriver } from "../../scripts/vscode-test/cleanup.ts";
 import { TEST_RESULTS_DIR } from "../../scripts/vscode-test/paths.ts";
+import { describeStop, teardownProblem } from "../../scripts/vscode-test/codeServer.ts";
 import { openWorkbenchSession } from "./session.ts";
 import { followSettingsFileEdit, moveSkipRatioSlider, switchTheme, THEMES } from "./settingsPanel.ts";
 import { commandTitle, extensionId } from "./manifest.ts";
@@ -119,8 +120,11 @@ async function main(): Promise<number> {
         });
     }
 
+    const failedBefore = outcomes.some((outcome) => outcome.error !== undefined);
+    const stopped = await session.close({ keepServerFiles: failedBefore });
+    console.log(`  ${describeStop(stopped)}`);
+    outcomes.push({ name: "teardown stops the run's own engine and leaves no process", error: teardownProblem(stopped, server.engineDir) });
     const failed = outcomes.filter((outcome) => outcome.error !== undefined);
-    await session.close({ keepServerFiles: failed.length > 0 });
     for (const outcome of outcomes) console.log(outcome.error ? `  FAIL ${outcome.name}\n       ${outcome.error}` : `  ok   ${outcome.name}`);
     console.log(`screenshots in ${TEST_RESULTS_DIR}; total ${((Date.now() - started) / 1000).toFixed(1)} s`);
     console.log(`${outcomes.length - failed.length} passed, ${failed.length} failed`);

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { exitAfter, runDriver } from "../../scripts/vscode-test/cleanup.ts";
 import { launchChromium } from "../../scripts/vscode-test/chromium.ts";
-import { startCodeServer } from "../../scripts/vscode-test/codeServer.ts";
+import { describeStop, startCodeServer, teardownProblem } from "../../scripts/vscode-test/codeServer.ts";
 import { assertExtensionBuilt } from "../../scripts/vscode-test/extensionBuild.ts";
 import { fixtureModelPath } from "../../scripts/vscode-test/fixtureModel.ts";
 import { EXTENSION_DIR, TEST_RESULTS_DIR } from "../../scripts/vscode-test/paths.ts";
@@ -52,8 +52,14 @@ async function main(): Promise<number> {
     await browser.close();
 
     const results = readResults(resultFile, code);
-    const ok = code === 0 && results.failed.length === 0;
-    await server.stop({ keep: !ok });
+    const suiteOk = code === 0 && results.failed.length === 0;
+    const stopped = await server.stop({ keep: !suiteOk });
+    console.log(describeStop(stopped));
+    // The engine runs detached from code-server: the run must have had its own and stopped it.
+    const teardown = teardownProblem(stopped, server.engineDir);
+    if (teardown) results.failed.push({ title: "teardown stops the run's own engine and leaves no process", error: teardown });
+    else results.passed.push("teardown stops the run's own engine and leaves no process");
+    const ok = suiteOk && teardown === undefined;
 
     for (const title of results.passed) console.log(`  ok   ${title}`);
     for (const failure of results.failed) console.log(`  FAIL ${failure.title}\n${indent(failure.error)}`);

@@ -1,7 +1,9 @@
 import * as assert from "node:assert/strict";
 import { activateAndWaitForReady, closeAllEditors, debugState, openEditorAtEnd, triggerAndAccept, waitFor } from "./helpers.ts";
 
-const LIVE_STATS = /α \d+% · (\d+\.\d+×|calibrating)/;
+// formatStats (src/ui/statusText.ts): the speedup once it is known within ±5 %, tokens per verify
+// round until then.
+const LIVE_STATS = /α \d+% · (\d+\.\d+×|\d+\.\d tok\/round)/;
 
 describe("status bar", () => {
     before(activateAndWaitForReady);
