@@ -13,15 +13,20 @@ export type ShippedBinary =
     | { kind: "stock"; packageDir: string; gpu: string };
 
 /**
- * The addon this process has loaded, from the shared objects Node's diagnostic report lists
- * (node-llama-cpp drops it from require's cache right after loading it).
+ * The addon of one kind this process has loaded, from the shared objects Node's diagnostic report
+ * lists (node-llama-cpp drops it from require's cache right after loading it). `from` tells the
+ * kinds apart: a process that loaded both binaries (the test run, a benchmark) lists both, and a
+ * shared object stays mapped after its Llama is disposed.
  */
-function loadedAddonPath(): string {
+function loadedAddonPath(from: RegExp): string {
     const report = process.report.getReport() as unknown as { sharedObjects: string[] };
-    const loaded = report.sharedObjects.filter((file) => path.basename(file) === "llama-addon.node");
-    if (loaded.length !== 1) throw new Error(`expected one loaded llama addon, found ${loaded.length}: ${loaded.join(", ")}`);
+    const loaded = report.sharedObjects.filter((file) => path.basename(file) === "llama-addon.node" && from.test(file.split(path.sep).join("/")));
+    if (loaded.length !== 1) throw new Error(`expected one loaded llama addon matching ${from}, found ${loaded.length}: ${loaded.join(", ")}`);
     return loaded[0]!;
 }
+
+const PATCHED_ADDON = /\/node-llama-cpp\/llama\/localBuilds\//;
+const STOCK_ADDON = /\/@node-llama-cpp\//;
 
 async function withLoaded<T>(llama: Llama, read: () => T): Promise<T> {
     try {
@@ -36,7 +41,7 @@ export async function patchedBinary(projectRoot: string, gpu: ClaspGpu): Promise
     const llama = await loadClaspLlama({ gpu });
     return withLoaded(llama, () => {
         if (llama.buildType !== "localBuild") throw new Error(`the CLaSp loader returned a ${llama.buildType} binary, not a local build`);
-        const releaseDir = path.dirname(loadedAddonPath());
+        const releaseDir = path.dirname(loadedAddonPath(PATCHED_ADDON));
         const folder = path.relative(projectRoot, path.dirname(releaseDir));
         const localBuilds = path.join("node_modules", "node-llama-cpp", "llama", "localBuilds");
         if (path.dirname(folder) !== localBuilds || path.basename(releaseDir) !== "Release")
@@ -50,7 +55,7 @@ export async function stockBinary(projectRoot: string, gpu: ClaspGpu): Promise<S
     const llama = await getLlama({ gpu: gpu === "cpu" ? false : gpu, build: "never", progressLogs: false, logLevel: "error" as never });
     return withLoaded(llama, () => {
         if (llama.buildType !== "prebuilt") throw new Error(`node-llama-cpp loaded a ${llama.buildType} binary, not its prebuilt one`);
-        const addon = path.relative(projectRoot, loadedAddonPath());
+        const addon = path.relative(projectRoot, loadedAddonPath(STOCK_ADDON));
         // node_modules/@node-llama-cpp/<platform>/bins/<variant>/llama-addon.node
         const match = /^(node_modules\/@node-llama-cpp\/[^/]+)\//.exec(addon.split(path.sep).join("/"));
         if (!match) throw new Error(`node-llama-cpp's prebuilt addon was loaded from ${addon}, not from an @node-llama-cpp package`);
