@@ -2,7 +2,7 @@
 // greedy first (the baseline and the reference output), then each speculative mode, prompt by
 // prompt so that machine drift hits every mode alike.
 import type { Llama, LlamaContextSequence } from "node-llama-cpp";
-import { plainDecoder, type Decoder } from "../src/engine/decoding.ts";
+import { decodingContextOptions, plainDecoder, type Decoder } from "../src/engine/decoding.ts";
 import { buildPrompt, type Prompt } from "../src/engine/promptLayout.ts";
 import { defaultSpeculationSettings, type SpeculationMode, type SpeculationSettings } from "../src/engine/protocol.ts";
 import { createSpeculativeDecoder, type SpeculativeDecoder } from "../src/engine/clasp/speculativeDecoder.ts";
@@ -115,7 +115,7 @@ function summarizePlain(tally: PlainTally): PlainResult {
 export async function measureModel(llama: Llama, modelPath: string, name: string, options: MeasureOptions): Promise<ModelResult> {
     const model = await llama.loadModel({ modelPath });
     const contextSize = Math.min(model.trainContextSize, 2048);
-    const context = await model.createContext({ contextSize, threads: options.threads, sequences: 1 });
+    const context = await model.createContext({ ...decodingContextOptions, contextSize, threads: options.threads, sequences: 1 });
     let stock: StockPlain | undefined;
     try {
         const sequence = context.getSequence();

@@ -4,6 +4,7 @@
 // {prompt, maxTokens} per run; each answer is a PlainRun or {error}.
 import { getLlama, LlamaLogLevel } from "node-llama-cpp";
 import type { Prompt } from "../src/engine/promptLayout.ts";
+import { decodingContextOptions } from "../src/engine/decoding.ts";
 import { timedPlainRun } from "./plainRun.ts";
 
 interface Setup { modelPath: string; contextSize: number; threads: number }
@@ -17,7 +18,7 @@ async function main(): Promise<void> {
     const llama = await getLlama({ gpu: false, build: "never", usePrebuiltBinaries: true, maxThreads: setup.threads, logLevel: LlamaLogLevel.error, progressLogs: false });
     if (llama.buildType !== "prebuilt") throw new Error(`expected node-llama-cpp's prebuilt binary, got a ${llama.buildType}`);
     const model = await llama.loadModel({ modelPath: setup.modelPath });
-    const context = await model.createContext({ contextSize: setup.contextSize, threads: setup.threads, sequences: 1 });
+    const context = await model.createContext({ ...decodingContextOptions, contextSize: setup.contextSize, threads: setup.threads, sequences: 1 });
     const sequence = context.getSequence();
     // one request at a time: the parent waits for each answer
     process.on("message", (message) => {

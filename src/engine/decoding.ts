@@ -7,6 +7,15 @@ import type { LlamaContextSequence, Token } from "node-llama-cpp";
 import type { RequestSpeculationStats } from "./protocol.ts";
 import { EngineError, cancelledCode } from "./rpc.ts";
 
+/**
+ * Context options every decoding context needs. A sliding-window (SWA) KV cache evicts cells that
+ * fall out of the window as the sequence grows, so erasing a rejected draft cannot bring them back:
+ * the next token would attend to a shorter window than plain decoding's (Gemma 3 then diverged from
+ * plain greedy decoding in lookup mode). A full cache keeps rollback and prefix reuse exact; models
+ * without SWA are unaffected.
+ */
+export const decodingContextOptions = { swaFullCache: true } as const;
+
 export interface DecodeInput {
     sequence: LlamaContextSequence;
     /**

@@ -4,7 +4,7 @@
 import { EventEmitter } from "node:events";
 import { availableParallelism } from "node:os";
 import { GgufInsights, LlamaLogLevel, getLlama, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from "node-llama-cpp";
-import { prefill, type DecodeOutcome } from "./decoding.ts";
+import { decodingContextOptions, prefill, type DecodeOutcome } from "./decoding.ts";
 import { inspectModelFile } from "./modelFile.ts";
 import { downloadModel } from "./download.ts";
 import { buildPrompt, fimTokensOf, type Prompt } from "./promptLayout.ts";
@@ -346,7 +346,7 @@ async function loadModel(options: LoadOptions, warn: (message: string) => void):
         );
     }
     const contextSize = Math.min(options.contextSize ?? 4096, model.trainContextSize);
-    const context = await model.createContext({ contextSize, sequences: 1, threads: options.threads || defaultThreads() });
+    const context = await model.createContext({ ...decodingContextOptions, contextSize, sequences: 1, threads: options.threads || defaultThreads() });
     const sequence = context.getSequence();
     const info: ModelInfo = {
         path: options.modelPath,
