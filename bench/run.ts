@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--json FILE] [--model PATH]... [--prompts N] [--max-tokens N] [--threads N]`
+// `npm run bench [-- --quick] [--real-only] [--json FILE] [--model PATH]... [--prompts N] [--max-tokens N] [--threads N]`
 // Every decoding mode against plain greedy decoding on the same model, machine and run, over
 // held-out prompts; prints a Markdown table and optionally writes the JSON document.
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
@@ -26,7 +26,7 @@ const halfIdentity: FixtureSpec = {
 /** The same at d=1024, ff 2816 (360 MB of F16 weights): a decode bound by weight reads, not by the loop's overheads. */
 const memoryBound: FixtureSpec = { ...halfIdentity, embd: 1024, ff: 2816 };
 
-const usage = "usage: npm run bench -- [--quick] [--json FILE] [--model PATH]... [--prompts N] [--max-tokens N] [--threads N]";
+const usage = "usage: npm run bench -- [--quick] [--real-only] [--json FILE] [--model PATH]... [--prompts N] [--max-tokens N] [--threads N]";
 
 function positiveInteger(value: string | undefined, name: string, fallback: number): number {
     if (value === undefined) return fallback;
@@ -56,6 +56,8 @@ async function main(): Promise<void> {
     const { values } = parseArgs({
         options: {
             quick: { type: "boolean", default: false },
+            // the trained models only (and --model ones): the numbers that say what a user gets
+            "real-only": { type: "boolean", default: false },
             json: { type: "string" },
             model: { type: "string", multiple: true, default: [] },
             prompts: { type: "string" },
@@ -71,11 +73,12 @@ async function main(): Promise<void> {
     const threads = positiveInteger(values.threads, "threads", 1);
     for (const path of values.model!) if (!existsSync(path)) throw new Error(`--model ${path}: no such file\n${usage}`);
 
-    const fixtures: FixturePresetName[] = quick ? ["redundant"] : ["rand", "redundant", "scaled", "wide"];
+    const realOnly = values["real-only"]!;
+    const fixtures: FixturePresetName[] = realOnly ? [] : quick ? ["redundant"] : ["rand", "redundant", "scaled", "wide"];
     const models: { name: string; path: string; real?: boolean }[] = [];
     for (const fixture of fixtures) models.push({ name: `fixture:${fixture}`, path: await ensureFixture(fixture) });
-    models.push({ name: "fixture:half-identity (synthetic best case)", path: await ensureFixture(halfIdentity) });
-    if (!quick) models.push({ name: "fixture:memory-bound", path: await ensureFixture(memoryBound) });
+    if (!realOnly) models.push({ name: "fixture:half-identity (synthetic best case)", path: await ensureFixture(halfIdentity) });
+    if (!quick && !realOnly) models.push({ name: "fixture:memory-bound", path: await ensureFixture(memoryBound) });
     for (const path of [...(quick ? [] : sharedModels()), ...values.model!]) models.push({ name: basename(path), path });
     // the real models `npm run models` fetched (quick: the primary one only)
     for (const pinned of pinnedModels.filter((model) => !quick || model.id === "smollm2")) {
