@@ -1,6 +1,6 @@
 // What a person does in the VS Code web workbench, as playwright steps: open a file, type, read
 // the ghost text and the status bar, run a command from the palette, reach into a webview.
-import type { FrameLocator, Page } from "playwright-core";
+import type { FrameLocator, Locator, Page } from "playwright-core";
 
 /** Monaco renders spaces in view lines and ghost text as NBSP. */
 export function visibleText(text: string): string {
@@ -82,4 +82,30 @@ export async function runFromPalette(page: Page, title: string): Promise<void> {
 /** The document inside a webview panel: VS Code nests it as iframe.webview > iframe#active-frame. */
 export function webviewContent(page: Page): FrameLocator {
     return page.frameLocator("iframe.webview.ready").last().frameLocator("#active-frame");
+}
+
+/** Hovers `target` and returns the text of the hover VS Code shows for it (a status bar item's tooltip). */
+export async function hoverText(page: Page, target: Locator, expected: string | RegExp, timeoutMs = 15_000): Promise<string> {
+    const hover = page.locator(".workbench-hover, .monaco-hover:not(.hidden)", { hasText: expected }).last();
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+        // Move away first: a hover that is already showing does not refresh.
+        await page.mouse.move(0, 0);
+        await target.hover();
+        try {
+            await hover.waitFor({ state: "visible", timeout: 3_000 });
+            return visibleText(await hover.innerText());
+        } catch {
+            // Not shown yet (the hover waits for the pointer to rest); try again.
+        }
+    }
+    throw new Error(`no hover containing ${String(expected)} appeared over the target within ${timeoutMs / 1000} s`);
+}
+
+/**
+ * Fails when the suggest widget is open: its selected item can show as ghost text too, and Tab
+ * would accept the item, so ghost text read with it open would prove nothing about inline completions.
+ */
+export async function assertNoSuggestWidget(page: Page): Promise<void> {
+    if (await page.locator(".editor-widget.suggest-widget.visible").count() > 0) throw new Error("the suggest widget is open over the ghost text");
 }
