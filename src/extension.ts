@@ -38,6 +38,8 @@ export function activate(context: vscode.ExtensionContext) {
     });
     engine.setFocused(vscode.window.state.focused);
     const statusBar = new StatusBar();
+    // The engine's state so far ("starting"): its first status events fired before anyone listened.
+    statusBar.update({ engineState: engine.state });
     const requestLog = new RequestLog();
     const history = new StatsHistory();
     const service = new CompletionService({

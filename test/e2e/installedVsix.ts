@@ -24,7 +24,7 @@ import { requireCachedModel } from "../../src/models/pinnedModels.ts";
 import { commandTitle, extensionId } from "./manifest.ts";
 import { Scenarios, until } from "./scenarios.ts";
 import {
-    assertNoSuggestWidget, focusEditorEnd, ghostText, hoverText, openFile, runFromPalette, statusBarItem, waitForGhostText, waitForLineContaining, waitForWorkbench, webviewContent,
+    assertNoSuggestWidget, focusEditorEnd, ghostText, hoverText, openFile, recordTexts, runFromPalette, statusBarItem, waitForGhostText, waitForLineContaining, waitForWorkbench, webviewContent,
 } from "./workbench.ts";
 
 const SAMPLE_FILE = "cart.ts";
@@ -85,6 +85,8 @@ async function runInstalled(kind: Kind, vsix: string, model: string, scenarios: 
     const browser = await launchChromium();
     const page = browser.page;
     try {
+        // Every state the status bar item goes through, from its first.
+        const statusTexts = await recordTexts(page, `[id="${extensionId()}.clasp.status"]`);
         await page.goto(server.workbenchUrl());
         await scenarios.run(label("the workbench loads with the extension installed, not under development"), async () => {
             await waitForWorkbench(page);
@@ -127,6 +129,11 @@ async function runInstalled(kind: Kind, vsix: string, model: string, scenarios: 
                 const current = ((await item.textContent()) ?? "").trim();
                 return /\bready\b/.test(current) ? current : undefined;
             }, 30_000);
+            // Before the engine answers, the item says it is starting: not "stopped" (the item's
+            // own default, which the window showed for the seconds the engine took to start).
+            const history = await statusTexts();
+            console.log(`  status bar went through ${JSON.stringify(history.slice(0, 4))}${history.length > 4 ? ` and ${history.length - 4} more` : ""}`);
+            if (!/\bstarting\b/.test(history[0] ?? "")) throw new Error(`the status bar's first state was ${JSON.stringify(history[0])}, not "starting": ${JSON.stringify(history.slice(0, 6))}`);
             const noLayerSkip = text.includes("no layer skip");
             if (noLayerSkip !== (kind === "stock")) throw new Error(`status bar ${JSON.stringify(text)} ${noLayerSkip ? "says" : "does not say"} "no layer skip" for the ${kind} VSIX`);
             const tooltip = await hoverText(page, item, "CLaSp Complete");

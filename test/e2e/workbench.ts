@@ -109,3 +109,23 @@ export async function hoverText(page: Page, target: Locator, expected: string | 
 export async function assertNoSuggestWidget(page: Page): Promise<void> {
     if (await page.locator(".editor-widget.suggest-widget.visible").count() > 0) throw new Error("the suggest widget is open over the ghost text");
 }
+
+/**
+ * Records every distinct text the element matching `selector` shows (a status bar item going
+ * through its states) from the page's first script on: call it before `page.goto`. Returns a
+ * function that reads the record.
+ */
+export async function recordTexts(page: Page, selector: string): Promise<() => Promise<string[]>> {
+    const key = JSON.stringify(`__recordedTexts:${selector}`);
+    // A string, not a function: tsx's helpers (__name) do not exist in the page.
+    await page.addInitScript(`(() => {
+        const seen = [];
+        window[${key}] = seen;
+        const read = () => {
+            const text = document.querySelector(${JSON.stringify(selector)})?.textContent?.trim();
+            if (text && seen[seen.length - 1] !== text) seen.push(text);
+        };
+        new MutationObserver(read).observe(document, { subtree: true, childList: true, characterData: true, attributes: true });
+    })()`);
+    return () => page.evaluate<string[]>(`[...(window[${key}] ?? [])]`);
+}
