@@ -166,6 +166,14 @@ function fullBuild(root, patchVersion, gpu) {
         { ...process.env, ...cmakeOptionEnv(patchVersion) });
 }
 
+// A new file renamed over the old one: a process that has the old library mapped (a test run, an
+// engine) keeps its pages; copying over it in place would hand it a Bus error.
+function replaceFile(from, to) {
+    const temporary = `${to}.${process.pid}.tmp`;
+    fs.copyFileSync(from, temporary);
+    fs.renameSync(temporary, to);
+}
+
 function incrementalBuild(buildFolder) {
     log(`incremental build in ${path.relative(projectDir, buildFolder)}`);
     // re-run the configure step so the addon glob sees new source files
@@ -177,7 +185,7 @@ function incrementalBuild(buildFolder) {
     for (const dir of [binDir, path.join(binDir, "Release")]) {
         if (!fs.existsSync(dir)) continue;
         for (const name of fs.readdirSync(dir)) {
-            if (/\.(so|dylib|dll|node)(\.\d+)*$/.test(name)) fs.copyFileSync(path.join(dir, name), path.join(releaseDir, name));
+            if (/\.(so|dylib|dll|node)(\.\d+)*$/.test(name)) replaceFile(path.join(dir, name), path.join(releaseDir, name));
         }
     }
 }
