@@ -259,8 +259,22 @@ export class Engine {
  * still runs plain and lookup decoding on node-llama-cpp's stock binary, and says so loudly:
  * it never passes the stock binary off as the patched one.
  */
-async function loadLlama(options: LoadOptions, warn: (message: string) => void): Promise<{ llama: Llama; patched: boolean }> {
+async function loadLlama(options: LoadOptions, warn: (message: string) => void): Promise<{ llama: Llama; patched: boolean; backendFallback?: string }> {
     const gpu = options.gpu ?? "auto";
+    if (gpu === "auto" || gpu === "cpu") return loadLlamaFor(gpu, options, warn);
+    try {
+        return await loadLlamaFor(gpu, options, warn);
+    } catch (error) {
+        // An explicit GPU with no binary for it here (a CPU-only install, a missing driver): the CPU
+        // still completes, and the user learns why it is slower and how to get the GPU build.
+        const backendFallback = `clasp.gpu is "${gpu}", but no ${gpu} binary runs here (${error instanceof Error ? error.message : String(error)}); ` +
+            `running on the CPU. "CLaSp: Build Accelerated Backend" builds llama.cpp for your GPU.`;
+        warn(backendFallback);
+        return { ...await loadLlamaFor("cpu", options, warn), backendFallback };
+    }
+}
+
+async function loadLlamaFor(gpu: NonNullable<LoadOptions["gpu"]>, options: LoadOptions, warn: (message: string) => void): Promise<{ llama: Llama; patched: boolean }> {
     const logger = (level: LlamaLogLevel, message: string) => {
         if (level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) warn(message.trim());
     };
@@ -328,7 +342,7 @@ function cancelled(): EngineError {
 
 async function loadModel(options: LoadOptions, warn: (message: string) => void): Promise<Loaded> {
     const file = await inspectModelFile(options.modelPath);
-    const { llama, patched } = await loadLlama(options, warn);
+    const { llama, patched, backendFallback } = await loadLlama(options, warn);
     const insights = await GgufInsights.from(file.gguf, llama);
     if (!insights.isSupportedByLlamaCpp)
         throw new EngineError(`Unsupported model architecture "${file.architecture}" in ${options.modelPath}`, "MODEL_UNSUPPORTED");
@@ -361,6 +375,7 @@ async function loadModel(options: LoadOptions, warn: (message: string) => void):
         patchedBuild: patched,
         speculationOff: speculationOffReason(model),
         backend: llama.gpu === false ? "cpu" : llama.gpu,
+        ...(backendFallback ? { backendFallback } : {}),
     };
     if (patched && !info.supportsLayerSkip)
         info.layerSkipOff = `layer skip is unavailable on this model (${nativeIfAvailable(context, sequence).reason}); clasp and hybrid draft by prompt lookup instead`;

@@ -62,6 +62,8 @@ export interface ModelInfo {
      */
     layerSkipOff?: string;
     backend: "cuda" | "metal" | "vulkan" | "cpu";
+    /** Why the backend is the CPU though clasp.gpu asked for a GPU (no binary for it here). */
+    backendFallback?: string;
 }
 
 export interface CompletionRequest {

@@ -105,6 +105,7 @@ export function presentStatus(view: StatusView): StatusPresentation {
     if (model) {
         lines.push(`Model: ${model.name} (${model.architecture}, ${model.layers} layers, ${model.hasFim ? "FIM" : noFimLabel})`);
         lines.push(`Backend: ${backendLabel(model.backend)}`);
+        if (model.backendFallback) lines.push(model.backendFallback);
         if (view.layerSkipNote) lines.push(view.layerSkipNote);
     } else {
         lines.push("Model: none loaded");

@@ -198,3 +198,20 @@ describe("engine: bad model input gives a clear error, never a crash", function 
         await assert.rejects(new Engine().complete({ prefix: "", suffix: "" }), /No model is loaded/);
     });
 });
+
+describe("engine: a GPU backend this install has no binary for", function () {
+    this.timeout(120_000);
+
+    it("runs on the CPU and says why, instead of failing to load (this machine has no CUDA)", async () => {
+        const engine = new Engine();
+        try {
+            const info = await engine.load({ modelPath: await ensureFixture("rand"), threads, gpu: "cuda" });
+            assert.equal(info.backend, "cpu");
+            assert.equal(info.patchedBuild, true, "the CPU fallback still gets the CLaSp-patched build");
+            assert.match(info.backendFallback ?? "", /clasp\.gpu is "cuda", but no cuda binary runs here .*running on the CPU\. "CLaSp: Build Accelerated Backend"/);
+            assert.ok((await engine.complete({ prefix: "const x = ", suffix: "", maxTokens: 2 })).generatedTokens > 0);
+        } finally {
+            await engine.dispose();
+        }
+    });
+});

@@ -89,6 +89,12 @@ describe("status bar text", () => {
         assert.match(tooltip, /DP share: 2\.5%/);
     });
 
+    it("says why the backend is the CPU when clasp.gpu asked for a GPU this install cannot run", () => {
+        const backendFallback = 'clasp.gpu is "cuda", but no cuda binary runs here (none shipped); running on the CPU.';
+        const { tooltip } = presentStatus(toStatusView({ ...ready, model: { ...model, backend: "cpu", backendFallback } }));
+        assert.match(tooltip, /Backend: CPU\s+clasp\.gpu is "cuda", but no cuda binary runs here/);
+    });
+
     it("tells the last request's outcome in the tooltip", () => {
         assert.match(presentStatus(toStatusView({ ...ready, lastOutcome: "filtered" })).tooltip, /Last request: filtered/);
     });
