@@ -6,7 +6,7 @@
 // rules applied) is compared with the line the author wrote. Greedy decoding, mode off: every
 // mode emits the same tokens.
 import { buildCursorContext } from "../src/completion/promptLayout.ts";
-import { applyStopRules } from "../src/completion/stopRules.ts";
+import { applyStopRules } from "../src/text/stopRules.ts";
 import { Engine, stopContextOf } from "../src/engine/engine.ts";
 import type { CompletionRequest } from "../src/engine/protocol.ts";
 import { heldOutPrompts } from "./heldOutPrompts.ts";

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Engine, stopContextOf } from "../engine/engine.ts";
 import { splitAtCursor } from "../engine/cursor.ts";
-import { applyStopRules } from "../completion/stopRules.ts";
+import { applyStopRules } from "../text/stopRules.ts";
 import { needsSingleLine } from "../completion/promptLayout.ts";
 import { resolveModel } from "./modelSource.ts";
 import { cacheRoot } from "../fixtures/cachePaths.ts";

@@ -14,7 +14,7 @@ import type { CursorContext, CursorPosition, TextView } from "./promptLayout.ts"
 import { buildCursorContext, needsSingleLine } from "./promptLayout.ts";
 import type { Outcome, RequestLog } from "./requestLog.ts";
 import { formatTiming } from "./requestTiming.ts";
-import { applyStopRules } from "./stopRules.ts";
+import { applyStopRules } from "../text/stopRules.ts";
 import type { SelectedItem, Suggestion } from "./suggestionLifetime.ts";
 import { SuggestionLifetime } from "./suggestionLifetime.ts";
 

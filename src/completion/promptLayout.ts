@@ -60,7 +60,3 @@ export function buildCursorContext(doc: TextView, cursor: CursorPosition, limits
 export function needsSingleLine(lineSuffix: string): boolean {
     return lineSuffix.trim().length > 0;
 }
-
-export function indentOf(line: string): number {
-    return line.length - line.trimStart().length;
-}

@@ -8,7 +8,7 @@ import { decodingContextOptions, prefill, type DecodeOutcome } from "./decoding.
 import { inspectModelFile } from "./modelFile.ts";
 import { downloadModel } from "./download.ts";
 import { buildPrompt, fimTokensOf, type Prompt } from "./promptLayout.ts";
-import { applyStopRules, type StopContext, type StopRule } from "../completion/stopRules.ts";
+import { applyStopRules, type StopContext, type StopRule } from "../text/stopRules.ts";
 import { EngineError, cancelledCode } from "./rpc.ts";
 import { Mutex } from "./mutex.ts";
 import { TokenText, piecesOf, type PieceOf } from "./tokenText.ts";

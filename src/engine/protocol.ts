@@ -1,7 +1,7 @@
 // The engine's public contract: what the extension (over IPC), the CLI, the benchmark and the
 // tests (in-process) may ask of it, and the events it streams back. Plain data only, so every
 // type here survives structured cloning across the process boundary.
-import type { StopRule } from "../completion/stopRules.ts";
+import type { StopRule } from "../text/stopRules.ts";
 
 export type SpeculationMode = "off" | "clasp" | "lookup" | "hybrid" | "auto";
 
@@ -105,7 +105,7 @@ export interface RequestTimings {
 export interface CompletionResult {
     /**
      * The model's text up to where generation stopped. Callers apply `applyStopRules`
-     * (src/completion/stopRules.ts) with the document's context to get what to show.
+     * (src/text/stopRules.ts) with the document's context to get what to show.
      */
     text: string;
     generatedTokens: number;

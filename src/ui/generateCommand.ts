@@ -4,7 +4,7 @@
 import * as vscode from "vscode";
 import type { EngineClient } from "../client/engineClient.ts";
 import { buildGeneratePrompt, commentText } from "../completion/generatePrompt.ts";
-import { applyStopRules } from "../completion/stopRules.ts";
+import { applyStopRules } from "../text/stopRules.ts";
 
 export interface GenerateDeps {
     engine(): EngineClient;

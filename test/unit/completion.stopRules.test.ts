@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { applyStopRules, firstUnmatchedCloser, type StopContext } from "../../src/completion/stopRules.ts";
+import { applyStopRules, firstUnmatchedCloser, type StopContext } from "../../src/text/stopRules.ts";
 
 const base: StopContext = { linePrefix: "", lineSuffix: "", nextLines: [], maxLines: 50, singleLine: false };
 

@@ -1,6 +1,11 @@
 // Post-processing of raw model output into what is worth showing. Each rule that changed the
-// text is reported, so the "why no suggestion?" view can say what happened.
-import { indentOf } from "./promptLayout.ts";
+// text is reported, so the "why no suggestion?" view can say what happened. Shared by the editor
+// side (src/completion) and the engine (which stops generating where these rules would cut), so it
+// lives apart from both.
+
+function indentOf(line: string): number {
+    return line.length - line.trimStart().length;
+}
 
 export type StopRule =
     | "singleLine"
