@@ -1,4 +1,4 @@
-// One code-server with the extension under development and the fixture model, and one chromium
+// One code-server with the extension under development and the fixture model (or another), and one chromium
 // page showing its workbench: the setting for the UI test and the time-to-ghost-text benchmark.
 import { launchChromium, type Browser } from "../../scripts/vscode-test/chromium.ts";
 import { startCodeServer, type CodeServer, type StopReport } from "../../scripts/vscode-test/codeServer.ts";
@@ -12,11 +12,19 @@ export interface WorkbenchSession {
     close(options: { keepServerFiles: boolean }): Promise<StopReport>;
 }
 
-export async function openWorkbenchSession(workspaceFiles: Record<string, string>): Promise<WorkbenchSession> {
+export interface WorkbenchSessionOptions {
+    /** The GGUF for `clasp.model` (default: the fixture model). */
+    model?: string;
+    /** More workbench URL payload entries, e.g. `["logLevel", "<extension id>:debug"]`. */
+    payload?: [string, string][];
+}
+
+export async function openWorkbenchSession(workspaceFiles: Record<string, string>, options: WorkbenchSessionOptions = {}): Promise<WorkbenchSession> {
     assertExtensionBuilt();
-    const server = await startCodeServer({ machineSettings: { "clasp.model": await fixtureModelPath() }, workspaceFiles });
+    const model = options.model ?? (await fixtureModelPath());
+    const server = await startCodeServer({ machineSettings: { "clasp.model": model }, workspaceFiles });
     const browser = await launchChromium();
-    await browser.page.goto(server.workbenchUrl([["extensionDevelopmentPath", server.remoteUri(EXTENSION_DIR)]]));
+    await browser.page.goto(server.workbenchUrl([["extensionDevelopmentPath", server.remoteUri(EXTENSION_DIR)], ...(options.payload ?? [])]));
     return {
         server,
         browser,
