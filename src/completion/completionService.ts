@@ -11,7 +11,7 @@ import type { OpenFile } from "./extraContext.ts";
 import { selectExtraContext } from "./extraContext.ts";
 import { isLanguageEnabled } from "./languageFilter.ts";
 import type { CursorContext, CursorPosition, TextView } from "./promptLayout.ts";
-import { buildCursorContext, needsSingleLine } from "./promptLayout.ts";
+import { buildCursorContext, needsSingleLine, wantsBlock } from "./promptLayout.ts";
 import type { Outcome, RequestLog } from "./requestLog.ts";
 import { formatTiming } from "./requestTiming.ts";
 import { applyStopRules } from "../text/stopRules.ts";
@@ -138,7 +138,10 @@ export class CompletionService {
         const wait = input.manual ? 0 : this.debounce.delayFor(started, typed.linePrefix);
         if (!(await abortableDelay(wait, signal))) return void record("cancelled", `during the ${wait} ms debounce`);
 
-        const singleLine = needsSingleLine(context.lineSuffix);
+        // Text after the cursor leaves only the rest of its line; mid statement, the rest of the line
+        // comes first and the lines after it as the prefetched next suggestion.
+        const restOfLineOnly = needsSingleLine(context.lineSuffix);
+        const singleLine = restOfLineOnly || !wantsBlock(context.linePrefix);
         const requested = this.now();
         let result: CompletionResult;
         try {
@@ -173,7 +176,7 @@ export class CompletionService {
         this.cache.set(context.prefix, context.suffix, processed.text);
         this.acceptance.noteShown();
         record("shown", detail, { preview: processed.text.slice(0, 80) });
-        if (!singleLine) this.startPrefetch(engine, context, processed.text, input);
+        if (!restOfLineOnly) this.startPrefetch(engine, context, processed.text, input);
         return suggestion(processed.text);
     }
 

@@ -60,3 +60,15 @@ export function buildCursorContext(doc: TextView, cursor: CursorPosition, limits
 export function needsSingleLine(lineSuffix: string): boolean {
     return lineSuffix.trim().length > 0;
 }
+
+/**
+ * Whether the cursor asks for a block rather than the rest of its line: an empty (or indented)
+ * line, or one that opens a block or a value (`{ ( [ : = =>`, a trailing comma in a list). Mid
+ * statement the user wants the line they are typing, and ghost text shows only once generation
+ * ends: a model without FIM would write on for many lines (SmolLM2 ran into the 1.5 s time cap on
+ * every keystroke). The lines after it come as the next suggestion, prefetched (Tab, Tab).
+ */
+export function wantsBlock(linePrefix: string): boolean {
+    const code = linePrefix.trimEnd();
+    return code.trim().length === 0 || /(?:[{([:=,]|=>|->)$/.test(code);
+}

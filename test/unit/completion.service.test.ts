@@ -204,6 +204,28 @@ describe("completion service", () => {
         assert.equal(engine.calls.length, 0);
     });
 
+    it("mid statement asks for the rest of the line first and prefetches the lines after it", async () => {
+        const { engine, service } = setup();
+        const pending = service.provide(input("const total = sum", 0, 17));
+        await settle();
+        assert.equal(engine.calls[0]!.params.singleLine, true, "mid statement must not wait for a whole block");
+        engine.calls[0]!.answer("(values);\nreturn total;");
+        assert.equal((await pending)?.insertText, "(values);");
+        await settle();
+        assert.equal(engine.calls.length, 2, "no prefetch of the lines after it");
+        assert.equal(engine.calls[1]!.params.prefix, "const total = sum(values);");
+        assert.equal(engine.calls[1]!.params.singleLine, false);
+    });
+
+    it("on an empty line or after a block opener asks for the block", async () => {
+        for (const line of ["", "    ", "function f() {", "const x = [", "  value:", "  onClick: () =>", "  a,"]) {
+            const { engine, service } = setup();
+            void service.provide(input(line, 0, line.length));
+            await settle();
+            assert.equal(engine.calls[0]!.params.singleLine, false, JSON.stringify(line));
+        }
+    });
+
     it("asks for a single line when text follows the cursor", async () => {
         const { engine, service } = setup();
         const pending = service.provide(input("call()", 0, 5));
