@@ -63,12 +63,12 @@ export function needsSingleLine(lineSuffix: string): boolean {
 
 /**
  * Whether the cursor asks for a block rather than the rest of its line: an empty (or indented)
- * line, or one that opens a block or a value (`{ ( [ : = =>`, a trailing comma in a list). Mid
+ * line, or one that opens a block (`{ ( [ :`, an arrow `=>` or `->`). Mid
  * statement the user wants the line they are typing, and ghost text shows only once generation
  * ends: a model without FIM would write on for many lines (SmolLM2 ran into the 1.5 s time cap on
  * every keystroke). The lines after it come as the next suggestion, prefetched (Tab, Tab).
  */
 export function wantsBlock(linePrefix: string): boolean {
     const code = linePrefix.trimEnd();
-    return code.trim().length === 0 || /(?:[{([:=,]|=>|->)$/.test(code);
+    return code.trim().length === 0 || /(?:[{([:]|=>|->)$/.test(code);
 }

@@ -217,8 +217,17 @@ describe("completion service", () => {
         assert.equal(engine.calls[1]!.params.singleLine, false);
     });
 
+    it("mid statement (an assignment, an operator, a list) asks for one line", async () => {
+        for (const line of ["let subtotal = ", "const x = a *", "  items.push(item),", "return value"]) {
+            const { engine, service } = setup();
+            void service.provide(input(line, 0, line.length));
+            await settle();
+            assert.equal(engine.calls[0]!.params.singleLine, true, JSON.stringify(line));
+        }
+    });
+
     it("on an empty line or after a block opener asks for the block", async () => {
-        for (const line of ["", "    ", "function f() {", "const x = [", "  value:", "  onClick: () =>", "  a,"]) {
+        for (const line of ["", "    ", "function f() {", "const x = [", "  value:", "  onClick: () =>", "def f(x):"]) {
             const { engine, service } = setup();
             void service.provide(input(line, 0, line.length));
             await settle();
