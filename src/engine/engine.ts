@@ -12,6 +12,7 @@ import { applyStopRules, type StopContext, type StopRule } from "../text/stopRul
 import { EngineError, cancelledCode } from "./rpc.ts";
 import { Mutex } from "./mutex.ts";
 import { TokenText, piecesOf, type PieceOf } from "./tokenText.ts";
+import { trailingBlanks, withoutTypedBlanks } from "./trailingBlanks.ts";
 import { ClaspBuildMissingError, loadClaspLlama, supportsLayerSkip } from "./native/index.ts";
 import { createClaspDecoderFactory, nativeIfAvailable } from "./clasp/decoderFactory.ts";
 import { speculationOffReason } from "./speculationGuard.ts";
@@ -84,7 +85,10 @@ export class Engine {
             const loaded = this.requireLoaded();
             const maxTokens = request.maxTokens ?? defaults.maxTokens;
             const buildStarted = performance.now();
-            const prompt = buildPrompt(loaded.model, request, {
+            // The model continues the prefix without the blanks the cursor line ends in (trailingBlanks.ts).
+            const blanks = trailingBlanks(request.prefix);
+            const healed = { ...request, prefix: request.prefix.slice(0, request.prefix.length - blanks.length) };
+            const prompt = buildPrompt(loaded.model, healed, {
                 maxTokens: promptBudget(loaded.info.contextSize, maxTokens),
             });
             const promptBuildMs = performance.now() - buildStarted;
@@ -94,10 +98,10 @@ export class Engine {
                 seed: request.seed,
                 timeoutMs: request.timeoutMs,
                 mode: request.mode,
-                stop: stopContextOf(request),
+                stop: stopContextOf(healed),
             }, signal);
             result.timings.promptBuildMs = promptBuildMs;
-            return result;
+            return { ...result, text: withoutTypedBlanks(result.text, blanks) };
         });
     }
 

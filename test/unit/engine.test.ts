@@ -6,6 +6,7 @@ import { getLlama } from "node-llama-cpp";
 import { Engine, stopContextOf } from "../../src/engine/engine.ts";
 import { ensureFixture } from "../../src/fixtures/index.ts";
 import { buildPrompt } from "../../src/engine/promptLayout.ts";
+import { trailingBlanks, withoutTypedBlanks } from "../../src/engine/trailingBlanks.ts";
 
 const threads = 1;
 
@@ -47,6 +48,20 @@ describe("engine: plain completion on generated fixtures", function () {
         const second = await fim.complete(request);
         assert.equal(first.text, second.text);
         assert.ok(first.generatedTokens <= 12);
+    });
+
+    it("lays out the prompt without the blanks the cursor line ends in, and takes them off the answer (token healing)", async () => {
+        for (const [above, blanks] of [["function f(a) {\n  return a *", " "], ["function f(a) {\n", "    "]] as const) {
+            const bare = await prefixOnly.complete({ prefix: above, suffix: "", maxTokens: 4, maxLines: 100 });
+            const typed = await prefixOnly.complete({ prefix: above + blanks, suffix: "", maxTokens: 4, maxLines: 100 });
+            assert.equal(typed.timings.promptTokens, bare.timings.promptTokens, `${JSON.stringify(blanks)} changed the prompt`);
+            assert.equal(typed.text, withoutTypedBlanks(bare.text, blanks));
+        }
+        assert.equal(withoutTypedBlanks("  return x", "    "), "return x");
+        assert.equal(withoutTypedBlanks("    return x", "  "), "  return x");
+        assert.equal(withoutTypedBlanks("\nnext", " "), "\nnext");
+        assert.equal(trailingBlanks("a = \t"), " \t");
+        assert.equal(trailingBlanks("a =\n"), "");
     });
 
     it("reuses the KV cache when only the cursor line changes", async () => {
