@@ -85,6 +85,9 @@ export function activate(context: vscode.ExtensionContext) {
         disposable(engine.on("status", (status) => {
             statusBar.update({ engineState: status.state, engineError: status.error, ...(status.model ? { model: status.model } : {}) });
             if (status.state !== "ready") service.cache.clear();
+            // The last keystroke met an engine that was not ready, and nothing asked since: ask again
+            // now rather than at the next keystroke (the user typed while the model loaded).
+            else if (requestLog.recent()[0]?.outcome === "engineNotReady") void vscode.commands.executeCommand("editor.action.inlineSuggest.trigger");
             else if (vscode.window.activeTextEditor) provider.warm(vscode.window.activeTextEditor);
             panel.statusChanged();
         })),
