@@ -421,6 +421,10 @@ async function measureOne(page: Page, log: OutputLog, line: string): Promise<Key
     if (position.line !== expected.line || position.column !== expected.column)
         throw new Error(`after typing ${JSON.stringify(line)} the caret is at ${position.line}:${position.column}, not ${at}`);
     const record = await log.recordAt(offset, expected, pageMs === undefined ? 1_000 : LOG_RECORD_WAIT_MS);
+    // Finish the statement as a user would: a file of dangling "x = " lines teaches the model that a
+    // line ends right after "= ", and it would answer the next one with a newline.
+    await page.keyboard.press("Escape");
+    await page.keyboard.type("1;", { delay: TYPE_DELAY_MS });
     return { pageMs, record, at };
 }
 
