@@ -6,7 +6,10 @@
 
 /** The spaces and tabs the prefix ends with on its last line ("" when it ends in anything else). */
 export function trailingBlanks(prefix: string): string {
-    return /[ \t]*$/.exec(prefix)![0];
+    // from the end: the prefix is the whole prompt window, and this runs on every keystroke
+    let start = prefix.length;
+    while (start > 0 && (prefix[start - 1] === " " || prefix[start - 1] === "\t")) start--;
+    return prefix.slice(start);
 }
 
 /** `text` without the longest start it shares with `blanks`. */

@@ -60,18 +60,4 @@ export class Scenarios {
     }
 }
 
-/** Polls `probe` until it returns something other than undefined, or fails naming `what` and the last value seen. */
-export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number, intervalMs = 200): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    let lastError: unknown;
-    while (Date.now() < deadline) {
-        try {
-            const value = await probe();
-            if (value !== undefined) return value;
-        } catch (error) {
-            lastError = error;
-        }
-        await new Promise((resolve) => setTimeout(resolve, intervalMs));
-    }
-    throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ""}`);
-}
+export { until } from "../../scripts/vscode-test/poll.ts";

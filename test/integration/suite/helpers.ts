@@ -1,6 +1,7 @@
 // Shared steps for the integration tests. They talk to the extension only through its public
 // surface: commands, settings and the `clasp.debug.state` snapshot.
 import * as vscode from "vscode";
+import { until } from "../../../scripts/vscode-test/poll.ts";
 
 export const EXTENSION_ID = "clasp-complete.clasp-complete";
 
@@ -18,26 +19,14 @@ export async function debugState(): Promise<DebugState> {
 }
 
 /** Polls `probe` until it returns a value other than undefined; fails naming `what` and the last state seen. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000, intervalMs = 200): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    let lastError: unknown;
-    while (Date.now() < deadline) {
+export function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000, intervalMs = 200): Promise<T> {
+    return until(what, probe, timeoutMs, intervalMs, async () => {
         try {
-            const value = await probe();
-            if (value !== undefined) return value;
+            return `last debug state ${JSON.stringify(await debugState())}`;
         } catch (error) {
-            lastError = error;
+            return `clasp.debug.state failed: ${String(error)}`;
         }
-        await delay(intervalMs);
-    }
-    let last = "";
-    try {
-        last = JSON.stringify(await debugState());
-    } catch (error) {
-        last = `(clasp.debug.state failed: ${String(error)})`;
-    }
-    throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}; last debug state ${last}` +
-        (lastError ? `; last error ${String(lastError)}` : ""));
+    });
 }
 
 /** Resolves with `promise`, or rejects naming `what` if it has not settled within `ms`. */
