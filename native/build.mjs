@@ -109,9 +109,15 @@ function writeIfChanged(file, content) {
     return true;
 }
 
-function anchoredEdit(file, anchor, insertion) {
-    const text = fs.readFileSync(file, "utf8");
-    if (text.includes(insertion)) return;
+// Inserts `insertion` after `anchor`; `replaces` matches an earlier version of the same edit (a
+// source tree edited by an older build.mjs), which goes, so a changed edit never runs twice.
+function anchoredEdit(file, anchor, insertion, replaces) {
+    const original = fs.readFileSync(file, "utf8");
+    const text = replaces ? original.replace(replaces, (line) => (line === insertion ? line : "")) : original;
+    if (text.includes(insertion)) {
+        if (text !== original) fs.writeFileSync(file, text);
+        return;
+    }
     if (text.split(anchor).length !== 2) throw new BuildError(`anchor not found exactly once in ${file}: ${JSON.stringify(anchor)}`);
     fs.writeFileSync(file, text.replace(anchor, anchor + insertion));
 }
@@ -129,10 +135,12 @@ function installAddon(llamaDir, patchVersion) {
     // AddonClaspThreads.cpp: per-phase thread counts (src/engine/threadPlan.ts)
     anchoredEdit(addonCpp, '#include "AddonContext.h"\n', `void addonClaspThreadsInit(Napi::Object exports); ${MARKER}\n`);
     anchoredEdit(addonCpp, "    AddonSampler::init(exports);\n", `    addonClaspThreadsInit(exports); ${MARKER}\n`);
-    // CLaSp's temporary sequences need a unified KV cache; for one sequence it behaves like the split one
+    // CLaSp's temporary sequences share their source's KV cells, which needs a unified KV cache; with
+    // one sequence it is the split one, and a shared engine's per-window sequences stay CLaSp-capable
     anchoredEdit(path.join(addonDir, "AddonContext.cpp"),
         '            context_params.swa_full = options.Get("swaFullCache").As<Napi::Boolean>().Value();\n        }\n    }\n',
-        `    context_params.kv_unified = context_params.n_seq_max <= 1; ${MARKER}\n`);
+        `    context_params.kv_unified = true; ${MARKER}\n`,
+        new RegExp(`^ *context_params\\.kv_unified = .*${MARKER}\\n`, "gm"));
 }
 
 const expectedOptions = (patchVersion) => claspCmakeOptions(patchVersion, { platform: process.platform, arch: process.arch });
@@ -214,7 +222,8 @@ function main() {
     installAddon(llamaDir, patchVersion);
 
     const patchHash = sha256(fs.readFileSync(patchFile), String(patchVersion));
-    const addonHash = sha256(...addonSources().flatMap(rel => [rel, fs.readFileSync(path.join(nativeDir, "addon", rel))]));
+    // this script's anchored edits are addon source too
+    const addonHash = sha256(...addonSources().flatMap(rel => [rel, fs.readFileSync(path.join(nativeDir, "addon", rel))]), fs.readFileSync(fileURLToPath(import.meta.url)));
     let buildFolder = findBuildFolder(llamaDir, patchVersion, args.gpu);
     const stampFile = buildFolder && path.join(buildFolder, "clasp-inputs.json");
     const stamp = stampFile && fs.existsSync(stampFile) ? JSON.parse(fs.readFileSync(stampFile, "utf8")) : null;

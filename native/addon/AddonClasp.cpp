@@ -75,7 +75,7 @@ static bool ensureDecodable(const Napi::Env& env, const AddonContext* context) {
         return false;
     }
     if (!context->context_params.kv_unified) {
-        throwError(env, "the context needs a unified KV cache: create it with sequences: 1");
+        throwError(env, "the context has a split KV cache (a build older than native/build.mjs's kv_unified edit): rebuild with npm run build:native");
         return false;
     }
     return true;

@@ -1,6 +1,7 @@
-// The engine: one model, one context, one long-lived sequence (so consecutive completions reuse
-// the KV cache), requests served one at a time. It runs in its own process behind the RPC in
-// main.ts, and in-process for tests, the CLI and benchmarks.
+// The engine: one model, one context, long-lived sequences (so consecutive completions reuse the
+// KV cache; a shared engine keeps one per window, see sequencePool.ts), requests served one at a
+// time. It runs in its own process behind the RPC in main.ts, and in-process for tests, the CLI
+// and benchmarks.
 import { EventEmitter } from "node:events";
 import { availableParallelism } from "node:os";
 import { GgufInsights, LlamaLogLevel, getLlama, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from "node-llama-cpp";
@@ -11,6 +12,7 @@ import { buildPrompt, fimTokensOf, type Prompt } from "./promptLayout.ts";
 import { applyStopRules, type StopContext, type StopRule } from "../text/stopRules.ts";
 import { EngineError, cancelledCode } from "./rpc.ts";
 import { Mutex } from "./mutex.ts";
+import { SequencePool } from "./sequencePool.ts";
 import { TokenText, piecesOf, type PieceOf } from "./tokenText.ts";
 import { trailingBlanks, withoutTypedBlanks } from "./trailingBlanks.ts";
 import { ClaspBuildMissingError, loadClaspLlama, supportsLayerSkip } from "./native/index.ts";
@@ -26,12 +28,23 @@ interface Loaded {
     llama: Llama;
     model: LlamaModel;
     context: LlamaContext;
-    sequence: LlamaContextSequence;
+    sequences: SequencePool<LlamaContextSequence>;
     info: ModelInfo;
     pieceOf: PieceOf;
 }
 
 const defaults = { maxTokens: 128, maxLines: 16, answerReserve: 256 };
+
+/** Whose KV-cache sequence a request uses when the caller names none (a single-user engine). */
+export const defaultSlot = "default";
+
+export interface EngineOptions {
+    /**
+     * KV-cache sequences, one per caller (`slot`) that completes often: each is a full context's
+     * worth of KV memory. A shared engine keeps one per window; one caller needs one.
+     */
+    slots?: number;
+}
 
 export class Engine {
     private loaded?: Loaded;
@@ -39,6 +52,11 @@ export class Engine {
     private settings: SpeculationSettings = { ...defaultSpeculationSettings };
     private readonly lock = new Mutex();
     private readonly events = new EventEmitter();
+    private readonly slots: number;
+
+    constructor(options: EngineOptions = {}) {
+        this.slots = Math.max(1, Math.floor(options.slots ?? 1));
+    }
 
     /** One speculative decoder per sequence; it streams rolling stats after each request. */
     private readonly decoderFor = createClaspDecoderFactory({ onStats: (stats) => this.events.emit("stats", stats) });
@@ -57,7 +75,7 @@ export class Engine {
             await this.disposeLoaded();
             this.setStatus({ state: "loading" });
             try {
-                this.loaded = await loadModel(options, (message) => this.log("warn", message));
+                this.loaded = await loadModel(options, this.slots, (message) => this.log("warn", message));
                 this.setStatus({ state: "ready", model: this.loaded.info });
                 this.log("info", `Loaded ${this.loaded.info.name} (${this.loaded.info.architecture}, ${this.loaded.info.layers} layers, ${this.loaded.info.backend}, FIM ${this.loaded.info.hasFim ? "yes" : "no"})`);
                 if (this.loaded.info.speculationOff) this.log("info", this.loaded.info.speculationOff);
@@ -80,7 +98,8 @@ export class Engine {
         return this.settings;
     }
 
-    complete(request: CompletionRequest, signal?: AbortSignal): Promise<CompletionResult> {
+    /** `slot` names the caller whose KV-cache sequence the request reuses (a window of a shared engine). */
+    complete(request: CompletionRequest, signal?: AbortSignal, slot = defaultSlot): Promise<CompletionResult> {
         return this.lock.run(async () => {
             const loaded = this.requireLoaded();
             const maxTokens = request.maxTokens ?? defaults.maxTokens;
@@ -92,7 +111,7 @@ export class Engine {
                 maxTokens: promptBudget(loaded.info.contextSize, maxTokens),
             });
             const promptBuildMs = performance.now() - buildStarted;
-            const result = await this.run(loaded, prompt, {
+            const result = await this.run(loaded, loaded.sequences.take(slot), prompt, {
                 maxTokens,
                 temperature: request.temperature ?? 0,
                 seed: request.seed,
@@ -109,14 +128,15 @@ export class Engine {
      * `yieldTurn` is how a shared engine (src/engine/service/scheduler.ts) keeps a long generation
      * from delaying other windows' completions: it is asked after every decode round, and when it
      * returns a promise the decode stops there, the engine is free until the promise resolves, and
-     * generation then continues after the tokens so far (their KV cache is re-prefilled, since the
-     * others used the one sequence meanwhile).
+     * generation then continues after the tokens so far, in the slot's own sequence, so nothing is
+     * re-evaluated unless more windows than sequences completed meanwhile.
      */
     async generate(
         request: GenerateRequest,
         signal?: AbortSignal,
         onText?: (text: string) => void,
         yieldTurn?: () => Promise<void> | undefined,
+        slot = defaultSlot,
     ): Promise<CompletionResult> {
         const maxTokens = request.maxTokens ?? 512;
         const output: Token[] = [];
@@ -129,7 +149,7 @@ export class Engine {
                     maxTokens: promptBudget(loaded.info.contextSize, maxTokens),
                     fim: false,
                 });
-                return this.run(loaded, prompt, {
+                return this.run(loaded, loaded.sequences.take(slot), prompt, {
                     maxTokens,
                     temperature: request.temperature ?? 0,
                     seed: request.seed,
@@ -144,6 +164,11 @@ export class Engine {
         }
     }
 
+    /** The slot's caller is gone (a window closed): its sequence goes to the next new caller. */
+    releaseSlot(slot: string): void {
+        this.loaded?.sequences.release(slot);
+    }
+
     download(request: DownloadRequest, signal?: AbortSignal, onProgress?: (progress: DownloadProgress) => void) {
         return downloadModel(request, { signal, onProgress });
     }
@@ -155,6 +180,7 @@ export class Engine {
 
     private async run(
         loaded: Loaded,
+        sequence: LlamaContextSequence,
         { tokens: promptTokens, lookupSource, usedFim }: Prompt,
         options: {
             maxTokens: number; temperature: number; seed?: number; timeoutMs?: number; mode?: SpeculationSettings["mode"];
@@ -173,7 +199,7 @@ export class Engine {
         const generated: Token[] = options.output ?? [];
         const resumedTokens = generated.length;
         const tokens = resumedTokens > 0 ? [...promptTokens, ...generated] : promptTokens;
-        const reusedTokens = await prefill(loaded.sequence, tokens, signal);
+        const reusedTokens = await prefill(sequence, tokens, signal);
         const promptMs = performance.now() - started;
 
         const text = new TokenText(loaded.pieceOf);
@@ -184,10 +210,10 @@ export class Engine {
         const deadline = options.timeoutMs ? started + options.timeoutMs : Infinity;
         const mode = effectiveMode(options.mode ?? this.settings.mode, loaded.info);
         const settings = { ...this.settings, mode };
-        const decoder = this.decoderFor(loaded, settings);
+        const decoder = this.decoderFor({ context: loaded.context, sequence }, settings);
 
         const outcome: DecodeOutcome = await decoder.decode({
-            sequence: loaded.sequence,
+            sequence,
             pending: tokens[tokens.length - 1]!,
             maxTokens: options.maxTokens - resumedTokens,
             temperature: options.temperature,
@@ -344,7 +370,7 @@ function cancelled(): EngineError {
     return new EngineError("Request cancelled", cancelledCode, "AbortError");
 }
 
-async function loadModel(options: LoadOptions, warn: (message: string) => void): Promise<Loaded> {
+async function loadModel(options: LoadOptions, slots: number, warn: (message: string) => void): Promise<Loaded> {
     const file = await inspectModelFile(options.modelPath);
     const { llama, patched, backendFallback } = await loadLlama(options, warn);
     const insights = await GgufInsights.from(file.gguf, llama);
@@ -364,8 +390,8 @@ async function loadModel(options: LoadOptions, warn: (message: string) => void):
         );
     }
     const contextSize = Math.min(options.contextSize ?? 4096, model.trainContextSize);
-    const context = await model.createContext({ ...decodingContextOptions, contextSize, sequences: 1, threads: options.threads || defaultThreads() });
-    const sequence = context.getSequence();
+    const context = await model.createContext({ ...decodingContextOptions, contextSize, sequences: slots, threads: options.threads || defaultThreads() });
+    const all = Array.from({ length: slots }, () => context.getSequence());
     const info: ModelInfo = {
         path: options.modelPath,
         name: file.name || options.modelPath.split(/[\\/]/).pop() || options.modelPath,
@@ -382,8 +408,8 @@ async function loadModel(options: LoadOptions, warn: (message: string) => void):
         ...(backendFallback ? { backendFallback } : {}),
     };
     if (patched && !info.supportsLayerSkip)
-        info.layerSkipOff = `layer skip is unavailable on this model (${nativeIfAvailable(context, sequence).reason}); clasp and hybrid draft by prompt lookup instead`;
-    return { llama, model, context, sequence, info, pieceOf: piecesOf(model) };
+        info.layerSkipOff = `layer skip is unavailable on this model (${nativeIfAvailable(context, all[0]!).reason}); clasp and hybrid draft by prompt lookup instead`;
+    return { llama, model, context, sequences: new SequencePool(all), info, pieceOf: piecesOf(model) };
 }
 
 /** The mode a request runs in on this model: what it asked for, less what the model cannot do. */

@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import { Engine } from "./engine.ts";
 import { EngineAlreadyRunning } from "./service/credentials.ts";
 import { serviceLocation } from "./service/location.ts";
-import { defaultIdleExitMs, startEngineService } from "./service/server.ts";
+import { defaultIdleExitMs, sharedEngineSlots, startEngineService } from "./service/server.ts";
 
 const log = (line: string) => console.error(`${new Date().toISOString()} [engine ${process.pid}] ${line}`);
 
@@ -25,7 +25,7 @@ if (!values.dir || !values.version || !values.key) {
 }
 const idleExitMs = values["idle-exit-ms"] === undefined ? defaultIdleExitMs : Number(values["idle-exit-ms"]);
 
-const engine = new Engine();
+const engine = new Engine({ slots: sharedEngineSlots });
 engine.on("log", (entry) => log(`${entry.level}: ${entry.message}`));
 try {
     const service = await startEngineService({

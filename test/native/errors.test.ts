@@ -51,18 +51,6 @@ describe("native CLaSp: clear errors", function () {
         }
     });
 
-    it("a context with a split KV cache (several sequences) is refused with a clear error", async () => {
-        const model = await loadFixtureModel(fixturePresets.rand);
-        const context = await model.createContext({ contextSize: 256, sequences: 2, threads: 1 });
-        try {
-            assert.throws(() => createClaspNative(context, context.getSequence()),
-                (error: unknown) => error instanceof ClaspUnsupportedError && /sequences: 1/.test(error.message));
-        } finally {
-            await context.dispose();
-            await model.dispose();
-        }
-    });
-
     describe("bad arguments", () => {
         let model: LlamaModel;
         let session: Session;

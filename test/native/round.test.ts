@@ -9,6 +9,7 @@ import type { LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import { acceptGreedy } from "../../src/engine/clasp/acceptance.ts";
 import { verifyBatch } from "../../src/engine/clasp/verify.ts";
 import { fixturePresets, resolveFixtureSpec } from "../../src/fixtures/index.ts";
+import { createClaspNative } from "../../src/engine/native/index.ts";
 import { greedyWalk, loadFixtureModel, maskOf, openSession, promptTokens, type Session } from "./nativeHarness.ts";
 
 const identityLayers = resolveFixtureSpec(fixturePresets.redundant).identityLayers;
@@ -71,6 +72,29 @@ describe("native CLaSp: one round per call", function () {
         // node-llama-cpp continues from there exactly as plain decoding would
         const [after] = await session.sequence.controlledEvaluate([[round.next, { generateNext: { token: true } }]]);
         assert.equal(after?.next.token, greedy[6]);
+    });
+
+    it("in a context of several sequences (a shared engine's windows) a round drafts as alone and leaves the other sequence's tokens and cells as they were", async () => {
+        const context = await model.createContext({ contextSize: 256, sequences: 2, threads: 1, flashAttention: false });
+        try {
+            const other = context.getSequence();
+            const mine = context.getSequence();
+            const otherTokens = [...prompt].reverse();
+            await other.evaluateWithoutGeneratingNewTokens(otherTokens);
+            const otherBefore = await stateBytes(other);
+            const native = createClaspNative(context, mine);
+            assert.equal(native.info.kvUnified, true, "the patched addon must give every context a unified KV cache");
+            await mine.evaluateWithoutGeneratingNewTokens(prompt.slice(0, -1));
+            const round = await native.round({ pending: prompt.at(-1)!, startPos: prompt.length - 1, layerSkip: { mask, maxTokens: 5, minConfidence: 0 }, dp: { numSkip: 2 } });
+            assert.deepEqual(round.draft, greedy.slice(0, 5));
+            assert.equal(round.accepted, 5);
+            assert.equal(round.next, greedy[5]);
+            assert.deepEqual(mine.contextTokens, [...prompt, ...greedy.slice(0, 5)]);
+            assert.deepEqual(other.contextTokens, otherTokens);
+            assert.ok((await stateBytes(other)).equals(otherBefore), "the other sequence's KV cells changed");
+        } finally {
+            await context.dispose();
+        }
     });
 
     it("a rejected proposal leaves exactly the KV cache and tokens node-llama-cpp's verify and erase leave", async () => {

@@ -182,7 +182,7 @@ export function createClaspNative(context: LlamaContext, sequence: LlamaContextS
     if (!info.supported)
         throw new ClaspUnsupportedError(`CLaSp layer skip is not supported for the "${info.architecture}" architecture (supported: llama, qwen2, qwen3, mistral3, granite)`);
     if (!info.kvUnified)
-        throw new ClaspUnsupportedError("CLaSp needs a unified KV cache: create the context with `sequences: 1`");
+        throw new ClaspUnsupportedError("CLaSp needs a unified KV cache, and this build splits it per sequence (it predates native/build.mjs's kv_unified edit): run npm run build:native");
     // start from a known capture state (the addon keys it by native context address)
     bindings.claspSetCapture(ctx, false);
     return new ClaspNativeImpl(bindings, context, ctx, sequence);

@@ -4,7 +4,8 @@
 // window's first, no waiting request passed over more than `maxPassOvers` times, and a long
 // Generate handing its turn to any waiting completion after each decode round (see `YieldTurn`),
 // so it never delays another window's ghost text by more than one round. Generates do not yield
-// to each other: every switch costs the one KV-cache sequence a full re-prefill.
+// to each other: a completion is short, a generate is not, and round-robin between two long ones
+// would only make both finish late.
 import { EngineError, cancelledCode } from "../rpc.ts";
 
 export type WorkKind = "complete" | "generate";

@@ -29,6 +29,13 @@ export const defaultServiceLimits: ServiceLimits = { maxConnections: 64, maxHand
 
 export const defaultIdleExitMs = defaultIdleExitMinutes * 60_000;
 
+/**
+ * KV-cache sequences the shared engine keeps, one per window (engine.ts `slots`): three windows
+ * switch without re-evaluating each other's prompts; a fourth takes the least recently used one's.
+ * Each costs a full context of KV memory (SmolLM2 at 4096 tokens: 94 MB), so it stays small.
+ */
+export const sharedEngineSlots = 3;
+
 export interface ServiceOptions {
     location: ServiceLocation;
     version: string;
@@ -126,6 +133,7 @@ export async function startEngineService(options: ServiceOptions): Promise<Engin
             entry.close();
             scheduler.dropWindow(entry.window);
             broker.forget(entry.window);
+            engine.releaseSlot(entry.window);
             log(`${connection.describe()} left; ${open.size} window(s)`);
             armIdleTimer();
         },

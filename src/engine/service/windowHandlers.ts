@@ -8,7 +8,7 @@ import { EngineError, type Handlers } from "../rpc.ts";
 import type { ModelBroker } from "./modelBroker.ts";
 import type { FairScheduler } from "./scheduler.ts";
 
-export type ServedEngine = Pick<Engine, "load" | "unload" | "complete" | "generate" | "configure" | "getStatus" | "download" | "on" | "dispose">;
+export type ServedEngine = Pick<Engine, "load" | "unload" | "complete" | "generate" | "releaseSlot" | "configure" | "getStatus" | "download" | "on" | "dispose">;
 
 export interface WindowContext {
     window: string;
@@ -27,14 +27,14 @@ export function createWindowHandlers({ window, engine, scheduler, broker, liveWi
             requireObject(params, "complete", ["prefix", "suffix"]);
             return scheduler.run(window, "complete", signal, (turnSignal) => {
                 engine.configure(settings);
-                return engine.complete(params, turnSignal);
+                return engine.complete(params, turnSignal, window);
             });
         },
         generate: async (params, { signal, progress }) => {
             requireObject(params, "generate", ["prompt"]);
             return scheduler.run(window, "generate", signal, (turnSignal, yieldTurn) => {
                 engine.configure(settings);
-                return engine.generate(params, turnSignal, (text) => progress({ text }), yieldTurn);
+                return engine.generate(params, turnSignal, (text) => progress({ text }), yieldTurn, window);
             });
         },
         configure: async (params) => {

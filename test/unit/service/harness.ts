@@ -7,7 +7,7 @@ import path from "node:path";
 import { Engine } from "../../../src/engine/engine.ts";
 import { readToken } from "../../../src/engine/service/credentials.ts";
 import { serviceLocation, type ServiceLocation } from "../../../src/engine/service/location.ts";
-import { startEngineService, type EngineService, type ServiceLimits } from "../../../src/engine/service/server.ts";
+import { sharedEngineSlots, startEngineService, type EngineService, type ServiceLimits } from "../../../src/engine/service/server.ts";
 import { FrameReader, encodeFrame, maxFrameBytes, wireProtocolVersion } from "../../../src/engine/service/wire.ts";
 
 export const testVersion = "0.0.0-test";
@@ -32,7 +32,7 @@ export async function startHarness(options: { idleExitMs?: number; limits?: Part
     const dir = options.dir ?? tempServiceDir();
     const location = serviceLocation(testVersion, "shared", path.join(dir, "engine"));
     const logs: string[] = [];
-    const engine = new Engine();
+    const engine = new Engine({ slots: sharedEngineSlots });
     const service = await startEngineService({ location, version: testVersion, engine, idleExitMs: options.idleExitMs ?? 60_000, limits: options.limits, log: (line) => logs.push(line) });
     return {
         dir,
