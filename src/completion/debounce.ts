@@ -11,8 +11,11 @@ export interface DebounceOptions {
 
 const rhythmGapMs = 600;
 
-/** A fresh (blank) line, or a character after which a suggestion is very likely wanted right away. */
-const eagerEndings = /^\s*$|[.({[,:=>]$/;
+/**
+ * A fresh (blank) line, or a character after which a suggestion is very likely wanted right away,
+ * with the space typed after it ("x = " is as eager as "x =").
+ */
+const eagerEndings = /^\s*$|[.({[,:=>] ?$/;
 
 export class AdaptiveDebounce {
     private lastKeystrokeAt: number | undefined;

@@ -36,6 +36,9 @@ describe("completion debounce and cancellation", () => {
         const debounce = new AdaptiveDebounce({ baseMs: 120 });
         assert.equal(debounce.delayFor(0, "foo."), 30);
         assert.equal(debounce.delayFor(500, "    "), 30);
+        assert.equal(debounce.delayFor(1000, "const x = "), 30, "the space after '=' must not hide it");
+        assert.equal(debounce.delayFor(1500, "call(a, "), 30);
+        assert.equal(debounce.delayFor(2000, "const x"), 120);
     });
 
     it("does not wait at all with a zero base", () => {
