@@ -156,10 +156,12 @@ async function storm(label: string, dirs: string[]): Promise<StormResult> {
     try {
         await Promise.all(windows.map((engine) => engine.request("load", { modelPath })));
         const pids = [...new Set(windows.map((engine) => engine.pid!))];
-        // One completion each first, so "before" includes a warmed context.
-        await Promise.all(windows.map((engine) => engine.request("complete", { prefix: "function ", suffix: "", maxTokens: 4 })));
-        const rssBeforeMB = pids.reduce((sum, pid) => sum + rssMB(pid, "VmRSS"), 0);
         const texts = sourceTexts(clientCount);
+        // One completion each first, on the whole file the window will type, so "before" includes a
+        // context warmed at the storm's prompt sizes (its compute buffers, every window's KV cells):
+        // what grows after that is what the storm leaves behind.
+        await Promise.all(windows.map((engine, i) => engine.request("complete", { prefix: texts[i]!, suffix: "", maxTokens: 4 })));
+        const rssBeforeMB = pids.reduce((sum, pid) => sum + rssMB(pid, "VmRSS"), 0);
         const started = performance.now();
         const clients = await Promise.all(windows.map((engine, i) => type(engine, texts[i]!, 1000 + i)));
         const wallS = (performance.now() - started) / 1000;
