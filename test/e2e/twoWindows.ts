@@ -20,7 +20,8 @@ import { requireCachedModel } from "../../src/models/pinnedModels.ts";
 import { Scenarios, until } from "./scenarios.ts";
 import { assertNoSuggestWidget, focusEditorEnd, openFile, waitForGhostText, waitForWorkbench } from "./workbench.ts";
 
-const GHOST_TEXT_TIMEOUT_MS = 150_000;
+/** Per typed line (the first includes the model load); the two steps share each window's four lines. */
+const GHOST_TEXT_TIMEOUT_MS = 45_000;
 /** Both windows notice the dead engine, one starts the next, both connect and restore the model. */
 const RESTART_TIMEOUT_MS = 90_000;
 
@@ -38,12 +39,12 @@ const FOLDERS = {
     "project-a": {
         file: "prices.ts",
         text: "// Price helpers\nexport function applyDiscount(price: number, percent: number): number {\n",
-        lines: ["    const factor = 1 - percent / ", "    const discounted = price * "],
+        lines: ["    const factor = 1 - percent / ", "    const discounted = price * ", "    const saved = price - ", "    return "],
     },
     "project-b": {
         file: "names.ts",
         text: "// Name helpers\nexport function fullName(first: string, last: string): string {\n",
-        lines: ["    const both = first + ", "    return "],
+        lines: ["    const both = first + ", "    return ", "    const initial = first[0] + ", "    const spaced = last + "],
     },
 } as const;
 
@@ -126,14 +127,29 @@ async function main(): Promise<number> {
     return scenarios.finish(started);
 }
 
+/**
+ * Types the window's next line and waits for its ghost text. SmolLM2 (135M, no FIM) sometimes has
+ * nothing to say at a spot, and what it says depends on the CPU's kernels (a line answered on one
+ * machine got a bare newline on another), so a line without ghost text is followed, on a new line,
+ * by the next candidate; the scenario fails only when none of them gets any.
+ */
 async function typeForGhostText(window: Window, scenarios: Scenarios, shot: string): Promise<void> {
-    const line = window.lines.shift();
-    if (!line) throw new Error("no line left to type");
-    await window.page.keyboard.type(line, { delay: 30 });
-    const ghost = await waitForGhostText(window.page, GHOST_TEXT_TIMEOUT_MS);
-    await assertNoSuggestWidget(window.page);
-    console.log(`  ${window.folder}: ${JSON.stringify(line)} -> ${JSON.stringify(ghost)}`);
-    await scenarios.shoot(window.page, `${window.folder}-${shot}`);
+    const tried: string[] = [];
+    for (let line = window.lines.shift(); line !== undefined; line = window.lines.shift()) {
+        if (tried.length > 0) await window.page.keyboard.press("Enter");
+        tried.push(line);
+        await window.page.keyboard.type(line, { delay: 30 });
+        const ghost = await waitForGhostText(window.page, GHOST_TEXT_TIMEOUT_MS).catch(() => undefined);
+        if (!ghost) {
+            console.log(`  ${window.folder}: ${JSON.stringify(line)} -> no ghost text within ${GHOST_TEXT_TIMEOUT_MS / 1000} s; next line`);
+            continue;
+        }
+        await assertNoSuggestWidget(window.page);
+        console.log(`  ${window.folder}: ${JSON.stringify(line)} -> ${JSON.stringify(ghost)}`);
+        await scenarios.shoot(window.page, `${window.folder}-${shot}`);
+        return;
+    }
+    throw new Error(`no ghost text for any of ${JSON.stringify(tried)}`);
 }
 
 /**
