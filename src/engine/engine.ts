@@ -29,6 +29,8 @@ interface Loaded {
     model: LlamaModel;
     context: LlamaContext;
     sequences: SequencePool<LlamaContextSequence>;
+    /** The slot each sequence served last: a sequence that changes hands starts its stats again. */
+    sequenceOwners: Map<LlamaContextSequence, string>;
     info: ModelInfo;
     pieceOf: PieceOf;
 }
@@ -58,10 +60,14 @@ export class Engine {
         this.slots = Math.max(1, Math.floor(options.slots ?? 1));
     }
 
-    /** One speculative decoder per sequence; it streams rolling stats after each request. */
-    private readonly decoderFor = createClaspDecoderFactory({ onStats: (stats) => this.events.emit("stats", stats) });
+    /** One speculative decoder per sequence, so per slot: its rolling stats are that slot's caller's. */
+    private readonly decoderFor = createClaspDecoderFactory();
 
-    on<E extends keyof EngineEvents>(event: E, listener: (payload: EngineEvents[E]) => void): () => void {
+    /**
+     * `stats` listeners also get the slot whose request the stats follow (a shared engine sends
+     * them to that window only: each window's status bar shows its own acceptance and speedup).
+     */
+    on<E extends keyof EngineEvents>(event: E, listener: (payload: EngineEvents[E], slot?: string) => void): () => void {
         this.events.on(event, listener);
         return () => this.events.off(event, listener);
     }
@@ -111,7 +117,7 @@ export class Engine {
                 maxTokens: promptBudget(loaded.info.contextSize, maxTokens),
             });
             const promptBuildMs = performance.now() - buildStarted;
-            const result = await this.run(loaded, loaded.sequences.take(slot), prompt, {
+            const result = await this.run(loaded, slot, prompt, {
                 maxTokens,
                 temperature: request.temperature ?? 0,
                 seed: request.seed,
@@ -149,7 +155,7 @@ export class Engine {
                     maxTokens: promptBudget(loaded.info.contextSize, maxTokens),
                     fim: false,
                 });
-                return this.run(loaded, loaded.sequences.take(slot), prompt, {
+                return this.run(loaded, slot, prompt, {
                     maxTokens,
                     temperature: request.temperature ?? 0,
                     seed: request.seed,
@@ -180,7 +186,7 @@ export class Engine {
 
     private async run(
         loaded: Loaded,
-        sequence: LlamaContextSequence,
+        slot: string,
         { tokens: promptTokens, lookupSource, usedFim }: Prompt,
         options: {
             maxTokens: number; temperature: number; seed?: number; timeoutMs?: number; mode?: SpeculationSettings["mode"];
@@ -196,6 +202,7 @@ export class Engine {
     ): Promise<CompletionResult> {
         const started = performance.now();
         if (signal?.aborted) throw cancelled();
+        const sequence = loaded.sequences.take(slot);
         const generated: Token[] = options.output ?? [];
         const resumedTokens = generated.length;
         const tokens = resumedTokens > 0 ? [...promptTokens, ...generated] : promptTokens;
@@ -211,6 +218,10 @@ export class Engine {
         const mode = effectiveMode(options.mode ?? this.settings.mode, loaded.info);
         const settings = { ...this.settings, mode };
         const decoder = this.decoderFor({ context: loaded.context, sequence }, settings);
+        if (loaded.sequenceOwners.get(sequence) !== slot) {
+            decoder.rolling.startNewCaller();
+            loaded.sequenceOwners.set(sequence, slot);
+        }
 
         const outcome: DecodeOutcome = await decoder.decode({
             sequence,
@@ -240,6 +251,7 @@ export class Engine {
                 return !signal?.aborted;
             },
         });
+        this.events.emit("stats", decoder.stats(), slot);
         if (outcome.end === "abort" || signal?.aborted) throw cancelled();
 
         const totalMs = performance.now() - started;
@@ -409,7 +421,7 @@ async function loadModel(options: LoadOptions, slots: number, warn: (message: st
     };
     if (patched && !info.supportsLayerSkip)
         info.layerSkipOff = `layer skip is unavailable on this model (${nativeIfAvailable(context, all[0]!).reason}); clasp and hybrid draft by prompt lookup instead`;
-    return { llama, model, context, sequences: new SequencePool(all), info, pieceOf: piecesOf(model) };
+    return { llama, model, context, sequences: new SequencePool(all), sequenceOwners: new Map(), info, pieceOf: piecesOf(model) };
 }
 
 /** The mode a request runs in on this model: what it asked for, less what the model cannot do. */

@@ -176,6 +176,16 @@ export class RollingSpeculationStats {
         if (this.#window.length > this.windowSize) this.#window.shift();
     }
 
+    /**
+     * The sequence went to another caller (a window closed, a new one took its sequence): the
+     * stats start again, as they describe the caller's own requests. The plain-decoding baseline
+     * is the model's on this machine, so it is kept.
+     */
+    startNewCaller(): void {
+        this.#window.length = 0;
+        this.#requests = 0;
+    }
+
     setSpeculating(value: boolean): void {
         this.#speculating = value;
     }

@@ -102,7 +102,11 @@ export async function startEngineService(options: ServiceOptions): Promise<Engin
     };
     const stopEvents = [
         engine.on("status", (status) => broadcast("status", status)),
-        engine.on("stats", (stats) => broadcast("stats", stats)),
+        // A window's stats are those of its own requests (its own sequence and decoder): sent to it
+        // alone, or every status bar would show whichever window completed last.
+        engine.on("stats", (stats, slot) => {
+            for (const entry of open.values()) if (slot === undefined || entry.window === slot) entry.emit("stats", stats);
+        }),
         engine.on("log", (entry) => broadcast("log", entry)),
     ];
 

@@ -1,5 +1,5 @@
-// The engine's plug: one decoder per sequence kept across requests, stats after each request,
-// and a clear error for the layer-skip modes on the stock binary.
+// The engine's plug: one decoder per sequence kept across requests (its rolling stats count them
+// all), and a clear error for the layer-skip modes on the stock binary.
 import assert from "node:assert/strict";
 import { createClaspDecoderFactory } from "../../../src/engine/clasp/decoderFactory.ts";
 import { defaultSpeculationSettings, type SpeculationStats } from "../../../src/engine/protocol.ts";
@@ -12,13 +12,14 @@ describe("CLaSp decoder factory on the stock binary", function () {
         const open = await openModel(await stockLlama(), "rand");
         try {
             const stats: SpeculationStats[] = [];
-            const factory = createClaspDecoderFactory({ onStats: (snapshot) => stats.push(snapshot) });
+            const factory = createClaspDecoderFactory();
             const prompts = testPrompts(open.model, 4, 9);
             for (const [i, prompt] of prompts.entries()) {
                 const mode = i % 2 === 0 ? "lookup" : "auto";
                 const decoder = factory(open, { ...defaultSpeculationSettings, mode });
                 const plain = await decodePlain(open.sequence, prompt, 16);
                 assert.deepEqual((await decodeWith(decoder, open.sequence, prompt, { maxTokens: 16 })).tokens, plain.tokens);
+                stats.push(decoder.stats());
             }
             assert.equal(stats.length, prompts.length);
             // one decoder per sequence: the rolling stats count every request
@@ -33,7 +34,7 @@ describe("CLaSp decoder factory on the stock binary", function () {
             // a refused configuration changes nothing: the next request still runs in the last good mode
             const decoder = factory(open, { ...defaultSpeculationSettings, mode: "lookup" });
             await decodeWith(decoder, open.sequence, prompts[0]!, { maxTokens: 4 });
-            assert.equal(stats.at(-1)!.mode, "lookup");
+            assert.equal(decoder.stats().mode, "lookup");
         } finally {
             await open.dispose();
         }

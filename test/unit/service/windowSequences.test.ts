@@ -7,8 +7,8 @@ import { RawClient, startHarness, type Harness } from "./harness.ts";
 
 const file = (name: string) => Array.from({ length: 20 }, (_, i) => `let ${name}${i} = ${name}${i - 1} * ${i + 3};\n`).join("");
 
-async function complete(client: RawClient, prefix: string) {
-    const reply = await client.request("complete", { prefix, suffix: "", maxTokens: 4, mode: "off" });
+async function complete(client: RawClient, prefix: string, mode = "off") {
+    const reply = await client.request("complete", { prefix, suffix: "", maxTokens: 4, mode });
     assert.equal(reply.kind, "response", JSON.stringify(reply));
     return (reply.result as { timings: { promptTokens: number; reusedTokens: number } }).timings;
 }
@@ -43,5 +43,20 @@ describe("shared engine: a KV-cache sequence per window", function () {
             assert.ok(timings.reusedTokens >= timings.promptTokens - 4, `window ${i} lost its KV cache to the newcomer`);
         }
         for (const window of [...windows, newcomer]) window.close();
+    });
+
+    it("sends each window the stats of its own requests only", async () => {
+        const [a, b] = await Promise.all([RawClient.welcomed(harness.location, "window a"), RawClient.welcomed(harness.location, "window b")]);
+        const loaded = await a.request("load", { modelPath: await ensureFixture("rand"), threads: 1 });
+        assert.equal(loaded.kind, "response", JSON.stringify(loaded));
+        for (let i = 0; i < 3; i++) await complete(a, file("a_") + "x".repeat(i), "lookup");
+        await complete(b, file("b_"), "off");
+        const statsOf = (client: RawClient) => client.frames.filter((frame) => frame.kind === "event" && frame.event === "stats").map((frame) => frame.payload as { mode: string; requests: number });
+        await b.frame((frame) => frame.kind === "event" && frame.event === "stats");
+        // A's status bar counts A's three lookup requests; B's shows its one plain request, never A's.
+        assert.deepEqual(statsOf(a).map((stats) => [stats.mode, stats.requests]), [["lookup", 1], ["lookup", 2], ["lookup", 3]]);
+        assert.deepEqual(statsOf(b).map((stats) => [stats.mode, stats.requests]), [["off", 1]]);
+        a.close();
+        b.close();
     });
 });
