@@ -13,9 +13,10 @@ const rhythmGapMs = 600;
 
 /**
  * A fresh (blank) line, or a character after which a suggestion is very likely wanted right away,
- * with the space typed after it ("x = " is as eager as "x =").
+ * with the space typed after it ("x = " is as eager as "x ="); a binary operator or `return` only
+ * with its space ("price * " wants the operand, "price *" may still become "*=" or "**").
  */
-const eagerEndings = /^\s*$|[.({[,:=>] ?$/;
+const eagerEndings = /^\s*$|[.({[,:=>] ?$|[-+*/%&|?] $|\breturn $/;
 
 export class AdaptiveDebounce {
     private lastKeystrokeAt: number | undefined;

@@ -39,6 +39,11 @@ describe("completion debounce and cancellation", () => {
         assert.equal(debounce.delayFor(1000, "const x = "), 30, "the space after '=' must not hide it");
         assert.equal(debounce.delayFor(1500, "call(a, "), 30);
         assert.equal(debounce.delayFor(2000, "const x"), 120);
+        assert.equal(debounce.delayFor(2500, "const y = price * "), 30, "an operator with its space wants the operand");
+        assert.equal(debounce.delayFor(3000, "const z = a - "), 30);
+        assert.equal(debounce.delayFor(3500, "    return "), 30);
+        assert.equal(debounce.delayFor(4000, "const y = price *"), 120, "'*' may still become '*=' or '**'");
+        assert.equal(debounce.delayFor(4500, "    returned "), 120);
     });
 
     it("does not wait at all with a zero base", () => {
