@@ -31,6 +31,7 @@ const pauseMs = { min: 200, max: 800 };
 /** A window waits this long for the ghost text of its burst before it types on regardless. */
 const answerWaitMs = 10_000;
 const completion = { maxTokens: 24, timeoutMs: 1500 };
+const rssSampleMs = 1000;
 
 interface ClientStats {
     served: number;
@@ -46,7 +47,11 @@ interface StormResult {
     label: string;
     engines: number;
     rssBeforeMB: number;
+    /** Engine RSS halfway through the storm's wall time: growth after it is what a leak would show. */
+    rssMidMB: number;
     rssAfterMB: number;
+    /** Engine RSS every `rssSampleMs` through the storm, to see whether it levels off. */
+    rssTimeline: { atS: number; mb: number }[];
     peakMB: number;
     wallS: number;
     clients: ClientStats[];
@@ -157,17 +162,23 @@ async function storm(label: string, dirs: string[]): Promise<StormResult> {
         await Promise.all(windows.map((engine) => engine.request("load", { modelPath })));
         const pids = [...new Set(windows.map((engine) => engine.pid!))];
         const texts = sourceTexts(clientCount);
-        // One completion each first, on the whole file the window will type, so "before" includes a
-        // context warmed at the storm's prompt sizes (its compute buffers, every window's KV cells):
-        // what grows after that is what the storm leaves behind.
-        await Promise.all(windows.map((engine, i) => engine.request("complete", { prefix: texts[i]!, suffix: "", maxTokens: 4 })));
-        const rssBeforeMB = pids.reduce((sum, pid) => sum + rssMB(pid, "VmRSS"), 0);
+        // Completions like the storm's first, on the whole file each window will type and on its
+        // first half, so "before" includes a context warmed at the storm's prompt sizes and modes
+        // (compute buffers, every window's KV cells, the draft and DP buffers, the JS heap's
+        // working size): what grows after that is what the storm leaves behind.
+        for (const share of [1, 0.5])
+            await Promise.all(windows.map((engine, i) => engine.request("complete", { prefix: texts[i]!.slice(0, Math.floor(texts[i]!.length * share)), suffix: "", ...completion, timeoutMs: 30_000 })));
+        const rssNow = () => pids.reduce((sum, pid) => sum + rssMB(pid, "VmRSS"), 0);
+        const rssBeforeMB = rssNow();
         const started = performance.now();
-        const clients = await Promise.all(windows.map((engine, i) => type(engine, texts[i]!, 1000 + i)));
+        const rssTimeline: { atS: number; mb: number }[] = [];
+        const sampler = setInterval(() => rssTimeline.push({ atS: Math.round((performance.now() - started) / 100) / 10, mb: Math.round(rssNow()) }), rssSampleMs);
+        const clients = await Promise.all(windows.map((engine, i) => type(engine, texts[i]!, 1000 + i))).finally(() => clearInterval(sampler));
         const wallS = (performance.now() - started) / 1000;
-        const rssAfterMB = pids.reduce((sum, pid) => sum + rssMB(pid, "VmRSS"), 0);
+        const rssAfterMB = rssNow();
+        const rssMidMB = rssTimeline.find((sample) => sample.atS >= wallS / 2)?.mb ?? rssBeforeMB;
         const peakMB = pids.reduce((sum, pid) => sum + rssMB(pid, "VmHWM"), 0);
-        return { label, engines: pids.length, rssBeforeMB, rssAfterMB, peakMB, wallS, clients };
+        return { label, engines: pids.length, rssBeforeMB, rssMidMB, rssAfterMB, rssTimeline, peakMB, wallS, clients };
     } finally {
         for (const engine of windows) engine.dispose();
     }
@@ -212,7 +223,8 @@ function row(result: StormResult): string {
     const sum = (pick: (stats: ClientStats) => number) => all.reduce((total, stats) => total + pick(stats), 0);
     const latencies = all.flatMap((stats) => stats.latenciesMs).sort((a, b) => a - b);
     const growth = ((result.rssAfterMB - result.rssBeforeMB) / result.rssBeforeMB) * 100;
-    return `| ${result.label} | ${result.engines} | ${result.rssBeforeMB.toFixed(0)} | ${result.rssAfterMB.toFixed(0)} | ${growth.toFixed(1)} % | ${(result.rssAfterMB / clientCount).toFixed(0)} | ` +
+    const secondHalf = ((result.rssAfterMB - result.rssMidMB) / result.rssMidMB) * 100;
+    return `| ${result.label} | ${result.engines} | ${result.rssBeforeMB.toFixed(0)} | ${result.rssMidMB.toFixed(0)} | ${result.rssAfterMB.toFixed(0)} | ${growth.toFixed(1)} % | ${secondHalf.toFixed(1)} % | ${(result.rssAfterMB / clientCount).toFixed(0)} | ` +
         `${sum((s) => s.served)} | ${sum((s) => s.cancelled)} | ${sum((s) => s.errors)} | ${sum((s) => s.bursts)} | ${sum((s) => s.unanswered)} | ` +
         `${percentile(latencies, 50).toFixed(0)} | ${percentile(latencies, 95).toFixed(0)} | ${result.wallS.toFixed(0)} |`;
 }
@@ -228,8 +240,8 @@ async function main(): Promise<void> {
         const separate = await storm("one engine per window", Array.from({ length: clientCount }, (_, i) => path.join(base, `own-${i}`)));
         const recovered = await recovery(path.join(base, "recovery"));
         console.log("");
-        console.log("| engines | processes | RSS before MB | RSS after MB | growth | MB per window | served | cancelled | errors | bursts | unanswered bursts | p50 ms | p95 ms | wall s |");
-        console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        console.log("| engines | processes | RSS before MB | RSS mid MB | RSS after MB | growth | growth, 2nd half | MB per window | served | cancelled | errors | bursts | unanswered bursts | p50 ms | p95 ms | wall s |");
+        console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         console.log(row(shared));
         console.log(row(separate));
         console.log("");
