@@ -119,6 +119,10 @@ export function activate(context: vscode.ExtensionContext) {
             }
             refreshEditorState();
         }),
+        vscode.workspace.onDidChangeTextDocument((event) => {
+            if (event.contentChanges.length > 0) provider.noteEdited(event.document);
+        }),
+        vscode.workspace.onDidCloseTextDocument((document) => provider.forgetDocument(document)),
         vscode.workspace.onDidChangeConfiguration((event) => {
             if (!event.affectsConfiguration("clasp")) return;
             const previous = config;

@@ -27,6 +27,8 @@ export interface CompletionInput {
     cursor: CursorPosition;
     /** The editor's document version: with the path and cursor it tells a re-query from a keystroke. */
     documentVersion?: number;
+    /** When (this service's clock) the edit that made this document version happened, if known. */
+    editedAt?: number;
     /** Explicit trigger (VS Code's or ours): skip the debounce and the cache. */
     manual: boolean;
     /** Our own "trigger suggestion" command: the user asked for one even while paused. */
@@ -135,7 +137,8 @@ export class CompletionService {
         // This position needs the engine, which runs one generation at a time: background work yields.
         this.dropBackground();
         // The document's own line decides eagerness (after "." the IntelliSense item is not typed yet).
-        const wait = input.manual ? 0 : this.debounce.delayFor(started, typed.linePrefix);
+        const quietMs = input.editedAt === undefined ? 0 : started - input.editedAt;
+        const wait = input.manual ? 0 : this.debounce.delayFor(started, typed.linePrefix, quietMs);
         if (!(await abortableDelay(wait, signal))) return void record("cancelled", `during the ${wait} ms debounce`);
 
         // Text after the cursor leaves only the rest of its line; mid statement, the rest of the line

@@ -39,9 +39,18 @@ export class AdaptiveDebounce {
         this.lastKeystrokeAt = now;
     }
 
-    /** Records a keystroke at `now` and returns how long to wait before asking the engine. */
-    delayFor(now: number, linePrefix: string): number {
+    /**
+     * Records a keystroke at `now` and returns how long to wait before asking the engine: the quiet
+     * wanted after the edit, less the `quietMs` that already passed since it (VS Code itself waits
+     * about 50 ms after the last keystroke before it asks a provider; waiting that again is latency
+     * every user pays and no keystroke is saved by).
+     */
+    delayFor(now: number, linePrefix: string, quietMs = 0): number {
         this.observe(now);
+        return Math.max(0, this.wantedQuietMs(linePrefix) - Math.max(0, quietMs));
+    }
+
+    private wantedQuietMs(linePrefix: string): number {
         const base = this.options.baseMs;
         if (base <= 0) return 0;
         const min = Math.round(base / 4);

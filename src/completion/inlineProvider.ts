@@ -13,12 +13,24 @@ export class ClaspInlineProvider implements vscode.InlineCompletionItemProvider 
     /** When the manual-trigger command ran; the request VS Code makes right after it is ours. */
     private manualRequestedAt = Number.NEGATIVE_INFINITY;
     private readonly lastUsed = new Map<string, number>();
+    /** Per document: the version its last edit made, and when (the debounce counts the quiet since). */
+    private readonly lastEdit = new Map<string, { version: number; at: number }>();
 
     constructor(private readonly service: CompletionService) {}
 
     /** Remembers which documents were used recently (for extra context ordering). */
     noteEditorUsed(document: vscode.TextDocument): void {
         this.lastUsed.set(document.uri.toString(), Date.now());
+    }
+
+    /** Called on every document change: a keystroke's time, for the version it made. */
+    noteEdited(document: vscode.TextDocument): void {
+        this.lastEdit.set(document.uri.toString(), { version: document.version, at: Date.now() });
+    }
+
+    forgetDocument(document: vscode.TextDocument): void {
+        this.lastEdit.delete(document.uri.toString());
+        this.lastUsed.delete(document.uri.toString());
     }
 
     async trigger(): Promise<void> {
@@ -66,9 +78,15 @@ export class ClaspInlineProvider implements vscode.InlineCompletionItemProvider 
             doc: { lineCount: document.lineCount, lineAt: (line) => document.lineAt(line).text },
             cursor: { line: position.line, character: position.character },
             documentVersion: document.version,
+            editedAt: this.editedAt(document),
             manual: false,
             openFiles: () => this.openFiles(),
         };
+    }
+
+    private editedAt(document: vscode.TextDocument): number | undefined {
+        const edit = this.lastEdit.get(document.uri.toString());
+        return edit && edit.version === document.version ? edit.at : undefined;
     }
 
     /** Documents the user has open in editor tabs (not ones extensions opened in the background). */

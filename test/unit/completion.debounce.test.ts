@@ -46,6 +46,14 @@ describe("completion debounce and cancellation", () => {
         assert.equal(debounce.delayFor(4500, "    returned "), 120);
     });
 
+    it("subtracts the quiet that already passed since the keystroke, never below zero", () => {
+        const debounce = new AdaptiveDebounce({ baseMs: 120 });
+        assert.equal(debounce.delayFor(0, "const x", 50), 70);
+        assert.equal(debounce.delayFor(5000, "foo.", 50), 0, "the eager 30 ms passed while VS Code waited");
+        assert.equal(debounce.delayFor(10_000, "const y", 500), 0);
+        assert.equal(debounce.delayFor(15_000, "const z", -5), 120, "a clock step back counts as no quiet");
+    });
+
     it("does not wait at all with a zero base", () => {
         assert.equal(new AdaptiveDebounce({ baseMs: 0 }).delayFor(0, "x"), 0);
     });
