@@ -8,7 +8,8 @@ import { readConfig } from "./config.ts";
 import { CompletionService } from "./completion/completionService.ts";
 import { ClaspInlineProvider } from "./completion/inlineProvider.ts";
 import { isLanguageEnabled } from "./completion/languageFilter.ts";
-import { RequestLog } from "./completion/requestLog.ts";
+import { RequestLog, type RequestRecord } from "./completion/requestLog.ts";
+import { timedOutInPrefill } from "./completion/requestTiming.ts";
 import { registerCommands } from "./ui/commands.ts";
 import { warnIfInlineSuggestDisabled } from "./ui/diagnostics.ts";
 import { ModelManager } from "./ui/modelManager.ts";
@@ -65,6 +66,19 @@ export function activate(context: vscode.ExtensionContext) {
         onModel: (model) => statusBar.update({ model }),
     });
 
+    // A request that ran out of time in a cold prefill showed nothing, but left the KV cache warm:
+    // ask once more if the cursor is still there (once per spot, so a slow machine cannot loop).
+    let askedAgainAt = "";
+    const askAgainAfterColdTimeout = (record: RequestRecord) => {
+        if (record.outcome !== "empty" || !timedOutInPrefill(record.detail)) return;
+        const spot = `${record.file}:${record.line}:${record.character}`;
+        const editor = vscode.window.activeTextEditor;
+        const cursor = editor?.selection.active;
+        if (spot === askedAgainAt || !cursor || cursor.line !== record.line || cursor.character !== record.character) return;
+        askedAgainAt = spot;
+        void vscode.commands.executeCommand("editor.action.inlineSuggest.trigger");
+    };
+
     const refreshEditorState = () => {
         const languageId = vscode.window.activeTextEditor?.document.languageId;
         statusBar.update({
@@ -102,6 +116,7 @@ export function activate(context: vscode.ExtensionContext) {
             // Every keystroke cancels or re-serves something: keep those at debug level.
             if (record.outcome === "cancelled" || record.outcome === "cached") output.debug(line);
             else output.info(line);
+            askAgainAfterColdTimeout(record);
             const shown = record.outcome === "shown" || record.outcome === "cached";
             statusBar.update({
                 lastOutcome: record.outcome,

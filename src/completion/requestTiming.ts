@@ -29,3 +29,15 @@ export function parseTiming(line: string): RequestTiming | undefined {
         [number, number, number, number, number, number];
     return { debounceMs, roundTripMs, engineMs, promptBuildMs, prefillMs, firstTokenMs };
 }
+
+/**
+ * Whether a request that ended with nothing spent most of its time cap on prefill: a cold KV cache
+ * (the first request after a model load or in a newly opened file). What it evaluated stays cached,
+ * so asking once more at the same spot is fast, and otherwise the user sees nothing until the next
+ * keystroke.
+ */
+export function timedOutInPrefill(detail: string): boolean {
+    if (!/engine stop: timeout\b/.test(detail)) return false;
+    const timing = parseTiming(detail);
+    return timing !== undefined && timing.prefillMs >= timing.engineMs / 2;
+}
