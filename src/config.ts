@@ -18,6 +18,8 @@ export interface CompletionConfig {
     timeoutMs: number;
     /** Token budget for snippets from other open files; 0 turns the feature off. */
     extraContext: number;
+    /** Evaluate the prompt into the engine's cache on every edit, so ghost text after the last keystroke starts warm. */
+    warmWhileTyping: boolean;
 }
 
 export interface Config {
@@ -43,6 +45,7 @@ export const defaultCompletionConfig: CompletionConfig = {
     debounceMs: 75,
     timeoutMs: 1500,
     extraContext: 512,
+    warmWhileTyping: true,
 };
 
 export const speculationModes: readonly SpeculationMode[] = ["off", "clasp", "lookup", "hybrid", "auto"];
@@ -114,6 +117,7 @@ export function readConfig(reader: SettingsReader): Config {
             debounceMs: Math.round(clampNumber(reader.get("completion.debounceMs"), 0, 2000, c.debounceMs)),
             timeoutMs: Math.round(clampNumber(reader.get("completion.timeoutMs"), 50, 60000, c.timeoutMs)),
             extraContext: Math.round(clampNumber(reader.get("completion.extraContext"), 0, 8192, c.extraContext)),
+            warmWhileTyping: reader.get("completion.warmWhileTyping") !== false,
         },
         engine: {
             idleExitMinutes: clampNumber(reader.get("engine.idleExitMinutes"), 0, 1440, defaultIdleExitMinutes),

@@ -134,9 +134,7 @@ export function activate(context: vscode.ExtensionContext) {
             }
             refreshEditorState();
         }),
-        vscode.workspace.onDidChangeTextDocument((event) => {
-            if (event.contentChanges.length > 0) provider.noteEdited(event.document);
-        }),
+        vscode.workspace.onDidChangeTextDocument((event) => provider.noteEdited(event)),
         vscode.workspace.onDidCloseTextDocument((document) => provider.forgetDocument(document)),
         vscode.workspace.onDidChangeConfiguration((event) => {
             if (!event.affectsConfiguration("clasp")) return;

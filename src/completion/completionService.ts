@@ -68,6 +68,8 @@ export class CompletionService {
     private readonly latest = new LatestRequest();
     private readonly lifetime = new SuggestionLifetime();
     private background: Background | undefined;
+    /** The newest edit's warm-up, waiting for the background work in flight. */
+    private queuedWarm: { input: CompletionInput; context: CursorContext } | undefined;
     private inFlight = 0;
     private last: LastCompletion | undefined;
     private readonly now: () => number;
@@ -192,22 +194,57 @@ export class CompletionService {
     }
 
     /**
-     * Has the engine evaluate the prompt for the cursor's position (generating one token), so the
-     * first real request there reuses that KV cache instead of prefilling the whole window. Called
-     * when an editor gets focus and when a model becomes ready; any keystroke that needs the
-     * engine aborts it.
+     * Has the engine evaluate the prompt for the cursor's position (prefill only, nothing
+     * generated), so the first real request there reuses that KV cache instead of prefilling the
+     * whole window. Called when an editor gets focus and when a model becomes ready; any keystroke
+     * that needs the engine aborts it.
      */
     warm(input: CompletionInput): void {
+        const engine = this.warmableEngine(input);
+        if (!engine || this.background) return;
+        this.startWarm(engine, input, buildCursorContext(input.doc, input.cursor));
+    }
+
+    /**
+     * After an edit (clasp.completion.warmWhileTyping): the same prefill for the new cursor
+     * position. VS Code asks for a suggestion only after 50 ms without a keystroke, and a line typed
+     * quickly reached the engine with all of its 6–8 tokens still to prefill (about 90 ms of the
+     * ghost-text latency on SmolLM2, 2-core CPU); warmed as it is typed, one or two are left. One
+     * warm-up runs at a time, and edits meanwhile leave only the newest to run after it. A prefetch
+     * stays while the edit types toward its position (or past it, where it serves the cache) and
+     * gives way to the warm-up otherwise; a request for a suggestion aborts either.
+     */
+    warmAfterEdit(input: CompletionInput): void {
+        const engine = this.warmableEngine(input);
+        if (!engine || !this.deps.config().completion.warmWhileTyping) return;
+        // Laid out now: the document view reads the live document, which a queued warm-up would see changed.
+        const context = buildCursorContext(input.doc, input.cursor);
+        const background = this.background;
+        if (background?.target && onTheWayTo(context, background.target)) return;
+        if (background && !background.target) this.queuedWarm = { input, context };
+        else this.startWarm(engine, input, context);
+    }
+
+    private warmableEngine(input: CompletionInput): EngineClient | undefined {
         const config = this.deps.config();
         const engine = this.deps.engine();
-        if (config.paused || !isLanguageEnabled(config.enable, input.languageId) || engine?.state !== "ready" || this.background) return;
-        const context = buildCursorContext(input.doc, input.cursor);
+        if (config.paused || !isLanguageEnabled(config.enable, input.languageId) || engine?.state !== "ready") return undefined;
+        return engine;
+    }
+
+    private startWarm(engine: EngineClient, input: CompletionInput, context: CursorContext): void {
         const controller = new AbortController();
-        const done = this.request(engine, context, input, false, controller.signal, { background: true, maxTokens: 1 }).then(
+        const done = this.request(engine, context, input, false, controller.signal, { background: true, prefillOnly: true }).then(
             () => undefined,
             () => undefined,
         );
         this.runInBackground({ controller, done });
+        void done.then(() => {
+            const queued = this.queuedWarm;
+            this.queuedWarm = undefined;
+            const next = queued && !this.background ? this.warmableEngine(queued.input) : undefined;
+            if (next) this.startWarm(next, queued!.input, queued!.context);
+        });
     }
 
     private async request(
@@ -216,7 +253,7 @@ export class CompletionService {
         input: CompletionInput,
         singleLine: boolean,
         signal: AbortSignal,
-        options: { background?: boolean; maxTokens?: number } = {},
+        options: { background?: boolean; prefillOnly?: boolean } = {},
     ): Promise<CompletionResult> {
         const config = this.deps.config();
         this.debounce.configure({ baseMs: config.completion.debounceMs });
@@ -229,7 +266,9 @@ export class CompletionService {
             extraContext: extraContext.length > 0 ? extraContext : undefined,
             filePath: input.filePath,
             languageId: input.languageId,
-            maxTokens: options.maxTokens ?? config.completion.maxTokens,
+            // a prefill-only request keeps maxTokens: the engine's prompt budget, so the same prompt, depends on it
+            maxTokens: config.completion.maxTokens,
+            prefillOnly: options.prefillOnly || undefined,
             maxLines: config.completion.maxLines,
             timeoutMs: config.completion.timeoutMs,
             singleLine,
@@ -296,7 +335,13 @@ export class CompletionService {
     private dropBackground(): void {
         this.background?.controller.abort();
         this.background = undefined;
+        this.queuedWarm = undefined;
     }
+}
+
+/** Whether the cursor is before the prefetched position along its text, at it, or past it. */
+function onTheWayTo(context: CursorContext, target: { prefix: string; suffix: string }): boolean {
+    return target.suffix === context.suffix && (target.prefix.startsWith(context.prefix) || context.prefix.startsWith(target.prefix));
 }
 
 /** Equal for two queries exactly when nothing was typed and the cursor stayed put. */

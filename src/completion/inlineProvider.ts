@@ -23,9 +23,21 @@ export class ClaspInlineProvider implements vscode.InlineCompletionItemProvider 
         this.lastUsed.set(document.uri.toString(), Date.now());
     }
 
-    /** Called on every document change: a keystroke's time, for the version it made. */
-    noteEdited(document: vscode.TextDocument): void {
+    /**
+     * Called on every document change: a keystroke's time, for the version it made; and in the
+     * active editor, a warm-up of the engine's cache for where the edit left the cursor.
+     */
+    noteEdited(event: vscode.TextDocumentChangeEvent): void {
+        const document = event.document;
+        if (event.contentChanges.length === 0) return;
         this.lastEdit.set(document.uri.toString(), { version: document.version, at: Date.now() });
+        const editor = vscode.window.activeTextEditor;
+        // One change is a keystroke, paste or completion accept (several: multi-cursor, replace all).
+        if (editor?.document !== document || event.contentChanges.length !== 1 || !isCompletable(document)) return;
+        // From the change itself: the editor's selection may not have moved yet when this event comes.
+        const change = event.contentChanges[0]!;
+        const cursor = document.positionAt(change.rangeOffset + change.text.length);
+        this.service.warmAfterEdit(this.inputFor(document, cursor));
     }
 
     forgetDocument(document: vscode.TextDocument): void {

@@ -124,6 +124,7 @@ export class Engine {
                 timeoutMs: request.timeoutMs,
                 mode: request.mode,
                 stop: stopContextOf(healed),
+                prefillOnly: request.prefillOnly,
             }, signal);
             result.timings.promptBuildMs = promptBuildMs;
             return { ...result, text: withoutTypedBlanks(result.text, blanks) };
@@ -197,6 +198,8 @@ export class Engine {
             output?: Token[];
             /** Asked after each round: true ends this turn there (the caller resumes it later). */
             yieldWhen?: () => boolean;
+            /** Evaluate the prompt and stop: no decode, no speculation stats. */
+            prefillOnly?: boolean;
         },
         signal?: AbortSignal,
     ): Promise<CompletionResult> {
@@ -208,6 +211,10 @@ export class Engine {
         const tokens = resumedTokens > 0 ? [...promptTokens, ...generated] : promptTokens;
         const reusedTokens = await prefill(sequence, tokens, signal);
         const promptMs = performance.now() - started;
+        if (options.prefillOnly) {
+            const timings = { promptTokens: tokens.length, reusedTokens, promptMs, firstTokenMs: 0, totalMs: promptMs, tokensPerSecond: 0 };
+            return { text: "", generatedTokens: 0, stopReason: "prefilled", usedFim, timings };
+        }
 
         const text = new TokenText(loaded.pieceOf);
         text.push(generated);

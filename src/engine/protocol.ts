@@ -85,10 +85,17 @@ export interface CompletionRequest {
     singleLine?: boolean;
     /** Override the configured speculation mode for this request. */
     mode?: SpeculationMode;
+    /**
+     * Only evaluate the prompt into the caller's KV cache (the answer is empty, stop reason
+     * "prefilled"): a window warms the cache while its user types, so the request after the last
+     * keystroke has little left to prefill. The budget still comes from maxTokens, so the prompt
+     * is the one that request will lay out.
+     */
+    prefillOnly?: boolean;
 }
 
 /** Why generation ended: the model's end token, a limit, or the stop rule that ended the construct. */
-export type StopReason = "eog" | "maxTokens" | "timeout" | "abort" | StopRule;
+export type StopReason = "eog" | "maxTokens" | "timeout" | "abort" | "prefilled" | StopRule;
 
 export interface RequestTimings {
     promptTokens: number;

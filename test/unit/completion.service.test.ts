@@ -177,19 +177,93 @@ describe("completion service", () => {
         assert.equal(engine.calls[1]!.signal?.aborted, true);
     });
 
-    it("warms the KV cache with a one-token request that the next keystroke aborts, without showing busy", async () => {
+    it("warms the KV cache with a prefill-only request that the next keystroke aborts, without showing busy", async () => {
         const engine = new FakeEngine();
         const busy: boolean[] = [];
         const service = new CompletionService({ engine: () => engine, config: () => configWith(), log: new RequestLog(), onBusy: (b) => busy.push(b) });
         service.warm(input("const a = 1;\n", 1, 0));
         assert.equal(engine.calls.length, 1);
-        assert.equal(engine.calls[0]!.params.maxTokens, 1);
+        assert.equal(engine.calls[0]!.params.prefillOnly, true);
+        // the engine's prompt budget depends on maxTokens: a warm-up must lay out the prompt the real request will
+        assert.equal(engine.calls[0]!.params.maxTokens, configWith().completion.maxTokens);
         assert.equal(engine.calls[0]!.params.prefix, "const a = 1;\n");
         assert.deepEqual(busy, []);
         void service.provide(input("const a = 1;\nx", 1, 1));
         await settle();
         assert.equal(engine.calls[0]!.signal?.aborted, true);
         assert.deepEqual(busy, [true]);
+    });
+
+    it("warms after each edit, one prefill at a time, and then only the newest edit's", async () => {
+        const { engine, service } = setup();
+        service.warmAfterEdit(input("let a", 0, 5));
+        service.warmAfterEdit(input("let ab", 0, 6));
+        service.warmAfterEdit(input("let abc", 0, 7));
+        assert.equal(engine.calls.length, 1, "a second warm-up started while one was running");
+        assert.equal(engine.calls[0]!.params.prefix, "let a");
+        assert.equal(engine.calls[0]!.params.prefillOnly, true);
+        engine.calls[0]!.answer("");
+        await settle();
+        assert.deepEqual(engine.calls.map((call) => call.params.prefix), ["let a", "let abc"]);
+        assert.equal(engine.calls[1]!.params.prefillOnly, true);
+        engine.calls[1]!.answer("");
+        await settle();
+        assert.equal(engine.calls.length, 2, "nothing was queued after the newest edit");
+    });
+
+    it("a queued warm-up is laid out at its edit, not from the document as it is later", async () => {
+        const { engine, service } = setup();
+        const lines = ["x"];
+        const live: CompletionInput = { ...input("x", 0, 1), doc: { lineCount: 1, lineAt: () => lines[0]! } };
+        service.warmAfterEdit(live);
+        lines[0] = "xy";
+        service.warmAfterEdit({ ...live, cursor: { line: 0, character: 2 } });
+        lines[0] = "xyz = 1;";
+        engine.calls[0]!.answer("");
+        await settle();
+        assert.equal(engine.calls[1]!.params.prefix, "xy");
+    });
+
+    it("a suggestion request aborts the warm-up and drops the queued one", async () => {
+        const { engine, service } = setup();
+        service.warmAfterEdit(input("let a", 0, 5));
+        service.warmAfterEdit(input("let ab", 0, 6));
+        const pending = service.provide(input("let ab", 0, 6));
+        await settle();
+        assert.equal(engine.calls[0]!.signal?.aborted, true);
+        assert.equal(engine.calls.length, 2);
+        assert.equal(engine.calls[1]!.params.prefillOnly, undefined, "the suggestion request must generate");
+        engine.calls[1]!.answer("c = 1;");
+        assert.equal((await pending)?.insertText, "c = 1;");
+        await settle();
+        assert.ok(engine.calls.slice(2).every((call) => !call.params.prefillOnly), "the dropped warm-up ran after all");
+    });
+
+    it("an edit toward the prefetched position leaves the prefetch running; one elsewhere replaces it with a warm-up", async () => {
+        const s = setup();
+        const { engine, service } = s;
+        await showSuggestion(s, "if (x) {", 0, 8, "\n    y();");
+        assert.equal(engine.calls.length, 2);
+        service.warmAfterEdit(input("if (x) {\n    y", 1, 5));
+        assert.equal(engine.calls.length, 2, "typing the suggestion started a warm-up");
+        assert.equal(engine.calls[1]!.signal?.aborted, false);
+        service.warmAfterEdit(input("if (x) {q", 0, 9));
+        assert.equal(engine.calls[1]!.signal?.aborted, true, "the prefetch of a suggestion typed away from kept running");
+        assert.equal(engine.calls.length, 3);
+        assert.equal(engine.calls[2]!.params.prefillOnly, true);
+        assert.equal(engine.calls[2]!.params.prefix, "if (x) {q");
+    });
+
+    it("does not warm after edits with clasp.completion.warmWhileTyping off, while paused, or before the model is ready", () => {
+        for (const settings of [{ "completion.warmWhileTyping": false }, { paused: true }, { enable: { typescript: false } }]) {
+            const { engine, service } = setup(settings);
+            service.warmAfterEdit(input("x", 0, 1));
+            assert.equal(engine.calls.length, 0, JSON.stringify(settings));
+        }
+        const { engine, service } = setup();
+        engine.state = "loading";
+        service.warmAfterEdit(input("x", 0, 1));
+        assert.equal(engine.calls.length, 0);
     });
 
     it("does not warm while paused, for a disabled language, or before the model is ready", () => {

@@ -71,6 +71,16 @@ describe("config against the manifest (package.json)", () => {
         }
     });
 
+    it("reads every boolean setting with the manifest's default, and the other value when set", () => {
+        const booleans = properties.filter(({ property }) => property.type === "boolean");
+        assert.ok(booleans.some(({ key }) => key === "completion.warmWhileTyping"), "the manifest lacks clasp.completion.warmWhileTyping");
+        for (const { key, property } of booleans) {
+            assert.equal(typeof property.default, "boolean", `${key} has no boolean default in the manifest`);
+            assert.equal(valueAt(readConfig(reader({})), key), property.default, `${key}: default`);
+            assert.equal(valueAt(readConfig(reader({ [key]: !property.default })), key), !property.default, `${key}: set`);
+        }
+    });
+
     it("offers exactly the speculation modes and GPU choices the engine knows", () => {
         const enumOf = (key: string) => properties.find((entry) => entry.key === key)?.property.enum;
         assert.deepEqual(enumOf("speculation.mode"), [...speculationModes]);

@@ -64,6 +64,20 @@ describe("engine: plain completion on generated fixtures", function () {
         assert.equal(trailingBlanks("a =\n"), "");
     });
 
+    it("a prefill-only request generates nothing and leaves the prompt cached for the next request there", async () => {
+        const request = { prefix: "class Cart {\n  items = [];\n  add(item) {\n    this.items.", suffix: "\n  }\n}\n", maxTokens: 6, maxLines: 100 };
+        const plain = await fim.complete(request);
+        await fim.complete({ prefix: "unrelated();\n", suffix: "", maxTokens: 2 });
+        const warm = await fim.complete({ ...request, prefillOnly: true });
+        assert.equal(warm.text, "");
+        assert.equal(warm.generatedTokens, 0);
+        assert.equal(warm.stopReason, "prefilled");
+        const after = await fim.complete(request);
+        // all but the last prompt token (the decoder's first input) came from the warm-up's cache
+        assert.equal(after.timings.reusedTokens, after.timings.promptTokens - 1);
+        assert.equal(after.text, plain.text);
+    });
+
     it("reuses the KV cache when only the cursor line changes", async () => {
         const above = "export function sum(values) {\n  let total = 0;\n  for (const v of values) total += v;\n";
         await fim.complete({ prefix: above + "  ret", suffix: "\n}\n", maxTokens: 2 });
