@@ -89,7 +89,8 @@ struct optimize_result {
     std::vector<uint8_t> mask;   // n_layer entries, exactly n_skip ones
     float                cosine = 0.0f; // cos(g[L][M], x_L)
     // with `trace`: for i = 0..L and j = 0..M (row-major, (L+1)*(M+1)), whether g[i][j] came from a skip
-    // and its cosine D[i][j] to x_i (NaN where the cell does not exist)
+    // and its cosine D[i][j] to x_i (NaN where the cell does not exist, or cannot lead to g[L][M]:
+    // 0 < j < M - (L - i), which the DP does not compute)
     std::vector<uint8_t> skipped;
     std::vector<float>   similarity;
 };

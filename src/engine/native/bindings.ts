@@ -116,7 +116,7 @@ export interface NativeRoundResult {
 export interface OptimizeTrace {
     /** 1 where g[i][j] came from skipping layer i − 1. */
     skipped: Uint8Array;
-    /** cos(g[i][j], x_i); NaN where the cell does not exist. */
+    /** cos(g[i][j], x_i); NaN where the cell does not exist or cannot lead to g[L][M] (0 < j < M − (L − i): not computed). */
     similarity: Float32Array;
 }
 
