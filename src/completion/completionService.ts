@@ -70,6 +70,7 @@ export class CompletionService {
     private background: Background | undefined;
     /** The newest edit's warm-up, waiting for the background work in flight. */
     private queuedWarm: { input: CompletionInput; context: CursorContext } | undefined;
+    private warmedAt: { filePath: string; line: number; character: number } | undefined;
     private inFlight = 0;
     private last: LastCompletion | undefined;
     private readonly now: () => number;
@@ -81,6 +82,11 @@ export class CompletionService {
 
     get lastCompletion(): LastCompletion | undefined {
         return this.last;
+    }
+
+    /** Where the last warm-up's prompt ended (clasp.debug.state shows it). */
+    get lastWarm(): { filePath: string; line: number; character: number } | undefined {
+        return this.warmedAt;
     }
 
     /** Called on every keystroke by the provider; `cancel` is VS Code's cancellation. */
@@ -233,6 +239,7 @@ export class CompletionService {
     }
 
     private startWarm(engine: EngineClient, input: CompletionInput, context: CursorContext): void {
+        this.warmedAt = { filePath: input.filePath, ...input.cursor };
         const controller = new AbortController();
         const done = this.request(engine, context, input, false, controller.signal, { background: true, prefillOnly: true }).then(
             () => undefined,

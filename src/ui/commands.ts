@@ -84,6 +84,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
             // A model that failed to load or download is an error even if the engine process is fine.
             engineState: statusBar.current.modelPhase?.kind === "error" ? "error" : engine.state,
             lastCompletion: service.lastCompletion,
+            lastWarm: service.lastWarm,
             statusBarText: statusBar.text,
             settingsPanelOpen: panel.isOpen,
         }),

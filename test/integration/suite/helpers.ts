@@ -8,6 +8,7 @@ export const EXTENSION_ID = "clasp-complete.clasp-complete";
 export interface DebugState {
     engineState: string;
     lastCompletion?: { text: string; stopReason: string };
+    lastWarm?: { filePath: string; line: number; character: number };
     statusBarText: string;
     settingsPanelOpen: boolean;
 }

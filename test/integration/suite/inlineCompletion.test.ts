@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
-import { activateAndWaitForReady, closeAllEditors, debugState, openEditorAtEnd, triggerAndAccept } from "./helpers.ts";
+import * as vscode from "vscode";
+import { activateAndWaitForReady, closeAllEditors, debugState, openEditorAtEnd, triggerAndAccept, waitFor } from "./helpers.ts";
 
 describe("inline completion", () => {
     before(activateAndWaitForReady);
@@ -20,6 +21,22 @@ describe("inline completion", () => {
             `accepted ${JSON.stringify(inserted)} does not match the engine's ${JSON.stringify(state.lastCompletion.text)}`,
         );
         assert.notEqual(state.lastCompletion.stopReason, "", "lastCompletion has no stop reason");
+    });
+
+    it("warms the engine's cache as the user types, at the cursor each keystroke leaves", async () => {
+        const editor = await openEditorAtEnd("const values = [1, 2, 3];\nconst count");
+        const start = editor.selection.active;
+        const typed = " = values.length";
+        for (const text of typed) await vscode.commands.executeCommand("type", { text });
+        assert.equal(editor.selection.active.character, start.character + typed.length);
+        // The warm-up after the last keystroke may be dropped for the suggestion request there; one
+        // after an earlier keystroke, on this line past where typing began, shows the wiring works.
+        const warm = await waitFor("a warm-up at a position the typing made", async () => {
+            const last = (await debugState()).lastWarm;
+            return last && last.line === start.line && last.character > start.character ? last : undefined;
+        }, 15_000);
+        assert.ok(warm.character <= start.character + typed.length, `warmed at ${warm.character}, past the end of the line`);
+        assert.equal(warm.filePath, editor.document.uri.fsPath);
     });
 
     it("shows a suggestion on the manual trigger command clasp.triggerSuggestion", async () => {
