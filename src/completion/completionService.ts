@@ -37,6 +37,8 @@ export interface CompletionInput {
     openFiles(): OpenFile[];
 }
 
+export type WarmedPosition = { filePath: string } & CursorPosition;
+
 export interface LastCompletion {
     text: string;
     stopReason: string;
@@ -70,7 +72,7 @@ export class CompletionService {
     private background: Background | undefined;
     /** The newest edit's warm-up, waiting for the background work in flight. */
     private queuedWarm: { input: CompletionInput; context: CursorContext } | undefined;
-    private warmedAt: { filePath: string; line: number; character: number } | undefined;
+    private warmedAt: WarmedPosition | undefined;
     private inFlight = 0;
     private last: LastCompletion | undefined;
     private readonly now: () => number;
@@ -84,8 +86,8 @@ export class CompletionService {
         return this.last;
     }
 
-    /** Where the last warm-up's prompt ended (clasp.debug.state shows it). */
-    get lastWarm(): { filePath: string; line: number; character: number } | undefined {
+    /** Where the last warm-up the engine finished prefilling ended (clasp.debug.state shows it). */
+    get lastWarm(): WarmedPosition | undefined {
         return this.warmedAt;
     }
 
@@ -239,10 +241,12 @@ export class CompletionService {
     }
 
     private startWarm(engine: EngineClient, input: CompletionInput, context: CursorContext): void {
-        this.warmedAt = { filePath: input.filePath, ...input.cursor };
         const controller = new AbortController();
         const done = this.request(engine, context, input, false, controller.signal, { background: true, prefillOnly: true }).then(
-            () => undefined,
+            (result) => {
+                // Only the engine's own "prefilled" says the KV cache now holds this prompt.
+                if (result.stopReason === "prefilled") this.warmedAt = { filePath: input.filePath, ...input.cursor };
+            },
             () => undefined,
         );
         this.runInBackground({ controller, done });

@@ -3,12 +3,12 @@ import type { EngineClient, RequestOptions } from "../../src/client/engineClient
 import { CompletionService, type CompletionInput } from "../../src/completion/completionService.ts";
 import { RequestLog } from "../../src/completion/requestLog.ts";
 import { readConfig, type Config } from "../../src/config.ts";
-import type { CompletionRequest, CompletionResult, EngineState } from "../../src/engine/protocol.ts";
+import type { CompletionRequest, CompletionResult, EngineState, StopReason } from "../../src/engine/protocol.ts";
 
 interface Call {
     params: CompletionRequest;
     signal?: AbortSignal;
-    answer(text: string): void;
+    answer(text: string, stopReason?: StopReason): void;
     fail(error: Error): void;
 }
 
@@ -22,7 +22,7 @@ class FakeEngine implements EngineClient {
             const call: Call = {
                 params: params as CompletionRequest,
                 signal: options?.signal,
-                answer: (text) => resolve(resultOf(text) as never),
+                answer: (text, stopReason) => resolve(resultOf(text, stopReason) as never),
                 fail: reject,
             };
             options?.signal?.addEventListener("abort", () => reject(new Error("cancelled")), { once: true });
@@ -36,11 +36,11 @@ class FakeEngine implements EngineClient {
     dispose(): void {}
 }
 
-function resultOf(text: string): CompletionResult {
+function resultOf(text: string, stopReason: StopReason = "eog"): CompletionResult {
     return {
         text,
         generatedTokens: text.length,
-        stopReason: "eog",
+        stopReason,
         usedFim: true,
         timings: { promptTokens: 10, reusedTokens: 0, promptMs: 1, firstTokenMs: 1, totalMs: 2, tokensPerSecond: 100 },
     };
@@ -209,6 +209,24 @@ describe("completion service", () => {
         engine.calls[1]!.answer("");
         await settle();
         assert.equal(engine.calls.length, 2, "nothing was queued after the newest edit");
+    });
+
+    it("reports a warm-up (clasp.debug.state's lastWarm) only once the engine says it prefilled it", async () => {
+        const { engine, service } = setup();
+        service.warmAfterEdit(input("let a", 0, 5));
+        await settle();
+        assert.equal(service.lastWarm, undefined, "reported before the engine answered");
+        engine.calls[0]!.answer("", "eog");
+        await settle();
+        assert.equal(service.lastWarm, undefined, "an engine that generated instead of prefilling counts as warmed");
+        service.warmAfterEdit(input("let ab", 0, 6));
+        engine.calls[1]!.fail(new Error("engine restarted"));
+        await settle();
+        assert.equal(service.lastWarm, undefined, "a failed warm-up counts as warmed");
+        service.warmAfterEdit(input("let abc", 0, 7));
+        engine.calls[2]!.answer("", "prefilled");
+        await settle();
+        assert.deepEqual(service.lastWarm, { filePath: "/w/a.ts", line: 0, character: 7 });
     });
 
     it("a queued warm-up is laid out at its edit, not from the document as it is later", async () => {

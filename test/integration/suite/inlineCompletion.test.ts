@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import * as vscode from "vscode";
-import { activateAndWaitForReady, closeAllEditors, debugState, openEditorAtEnd, triggerAndAccept, waitFor } from "./helpers.ts";
+import { activateAndWaitForReady, closeAllEditors, debugState, delay, openEditorAtEnd, triggerAndAccept, waitFor } from "./helpers.ts";
 
 describe("inline completion", () => {
     before(activateAndWaitForReady);
@@ -27,11 +27,16 @@ describe("inline completion", () => {
         const editor = await openEditorAtEnd("const values = [1, 2, 3];\nconst count");
         const start = editor.selection.active;
         const typed = " = values.length";
-        for (const text of typed) await vscode.commands.executeCommand("type", { text });
+        // about 25 keys a second, as a quick typist: a suggestion request (after a pause) aborts a warm-up
+        for (const text of typed) {
+            await vscode.commands.executeCommand("type", { text });
+            await delay(40);
+        }
         assert.equal(editor.selection.active.character, start.character + typed.length);
-        // The warm-up after the last keystroke may be dropped for the suggestion request there; one
-        // after an earlier keystroke, on this line past where typing began, shows the wiring works.
-        const warm = await waitFor("a warm-up at a position the typing made", async () => {
+        // lastWarm is a prompt the engine reported prefilled. The one after the last keystroke may be
+        // aborted for the suggestion request there; one after an earlier keystroke, on this line past
+        // where typing began, shows the edits reached the engine as prefill-only requests.
+        const warm = await waitFor("a warm-up the engine prefilled at a position the typing made", async () => {
             const last = (await debugState()).lastWarm;
             return last && last.line === start.line && last.character > start.character ? last : undefined;
         }, 15_000);
