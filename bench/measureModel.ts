@@ -6,6 +6,7 @@ import { decodingContextOptions, plainDecoder, type Decoder } from "../src/engin
 import { buildPrompt, type Prompt } from "../src/engine/promptLayout.ts";
 import { defaultSpeculationSettings, type SpeculationMode, type SpeculationSettings } from "../src/engine/protocol.ts";
 import { createSpeculativeDecoder, type SpeculativeDecoder } from "../src/engine/clasp/speculativeDecoder.ts";
+import { ngramModCopyDrafter } from "../src/engine/clasp/ngramMod.ts";
 import type { ClaspNative } from "../src/engine/native/index.ts";
 import type { HeldOutPrompt } from "./heldOutPrompts.ts";
 import { skipRatioSweeper, type SkipRatioSweep } from "./skipRatioSweep.ts";
@@ -14,7 +15,8 @@ import { timedPlainRun, type PlainRun } from "./plainRun.ts";
 import { startStockPlain, type StockPlain } from "./stockPlain.ts";
 import { median } from "../src/engine/median.ts";
 
-export type BenchMode = "static" | "clasp" | "lookup" | "hybrid" | "auto";
+/** `ngramMod`: llama.cpp's ngram-mod drafter in the `lookup` mode's place, verified by the same loop (the peer). */
+export type BenchMode = "static" | "clasp" | "lookup" | "ngramMod" | "hybrid" | "auto";
 
 export interface ModeResult {
     tokensPerSecond: number;
@@ -132,7 +134,7 @@ export async function measureModel(llama: Llama, modelPath: string, name: string
                 nativeUnavailable = (error as Error).message;
             }
         }
-        const modes: BenchMode[] = native ? ["static", "clasp", "lookup", "hybrid", "auto"] : ["lookup", "auto"];
+        const modes: BenchMode[] = native ? ["static", "clasp", "lookup", "ngramMod", "hybrid", "auto"] : ["lookup", "ngramMod", "auto"];
         const skipped: ModelResult["skipped"] = {};
         if (!native) for (const mode of nativeModes) skipped[mode] = nativeUnavailable ?? "no native primitives";
 
@@ -154,9 +156,9 @@ export async function measureModel(llama: Llama, modelPath: string, name: string
             staticMask = chooser.skipMask ?? undefined;
         }
         const decoders = new Map<BenchMode, SpeculativeDecoder>(modes.map((mode) => [mode,
-            mode === "static"
-                ? createSpeculativeDecoder(settingsFor("clasp"), { native, staticMask })
-                : createSpeculativeDecoder(settingsFor(mode), { native: mode === "lookup" ? undefined : native })]));
+            mode === "static" ? createSpeculativeDecoder(settingsFor("clasp"), { native, staticMask })
+            : mode === "ngramMod" ? createSpeculativeDecoder(settingsFor("lookup"), { copyDrafter: ngramModCopyDrafter() })
+            : createSpeculativeDecoder(settingsFor(mode), { native: mode === "lookup" ? undefined : native })]));
         const sweeper = options.skipRatioSweep && native ? skipRatioSweeper(native) : undefined;
 
         if (stock) await stock.run(prompts[0]!, options.maxTokens); // its warm-up

@@ -27,7 +27,7 @@ export function describeMachine(backend: string, threads: number): Machine {
     };
 }
 
-const modeOrder: BenchMode[] = ["static", "clasp", "lookup", "hybrid", "auto"];
+const modeOrder: BenchMode[] = ["static", "clasp", "lookup", "ngramMod", "hybrid", "auto"];
 const fixed = (value: number | null, digits = 2) => (value === null || !Number.isFinite(value) ? "–" : value.toFixed(digits));
 
 export function markdownReport(machine: Machine, models: RealModelResult[], settings: { prompts: number; maxTokens: number }): string {

@@ -5,7 +5,7 @@
 import type { Token } from "node-llama-cpp";
 import type { SpeculationMode, SpeculationSettings } from "../protocol.ts";
 import { SpeculationController, skipCandidates, skipCountFor, type DraftSource } from "./controller.ts";
-import type { PromptLookup } from "./promptLookup.ts";
+import type { CopyDrafter } from "./promptLookup.ts";
 import type { RoundOutcome } from "./rounds.ts";
 import { SkipSetSchedule } from "./skipSet.ts";
 
@@ -26,7 +26,7 @@ export interface PlanInput {
     cap: number;
     /** Layer-skip drafts and DP candidates fit in the context. */
     layerSkipFits: boolean;
-    lookup?: PromptLookup;
+    lookup?: CopyDrafter;
     /** Plain decoding is due to be timed. */
     calibrationDue: boolean;
 }

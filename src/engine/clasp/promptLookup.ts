@@ -19,11 +19,21 @@ export interface LookupProposal {
     matchLength: number;
 }
 
+/** What a copying drafter (prompt lookup, or the ngram-mod peer in ngramMod.ts) offers the round loop. */
+export interface CopyDrafter {
+    /** Appends tokens the model has now seen; the last one is the newest. */
+    push(tokens: readonly Token[]): void;
+    /** Up to `maxTokens` tokens to verify next, or none. */
+    propose(maxTokens: number): LookupProposal;
+    /** After a round that verified `drafted` of the proposed tokens and accepted `accepted`. */
+    verified?(drafted: number, accepted: number): void;
+}
+
 /**
  * Searches a fixed source (the prompt) and a growing history (the tokens the model has seen,
  * ending with the newest one) for the longest earlier occurrence of the history's tail.
  */
-export class PromptLookup {
+export class PromptLookup implements CopyDrafter {
     readonly #options: PromptLookupOptions;
     readonly #source: readonly Token[];
     readonly #history: Token[] = [];

@@ -13,7 +13,7 @@ import { PlainCalibration } from "./calibration.ts";
 import type { SpeculationController } from "./controller.ts";
 import { ModePolicy, type RoundPlan } from "./modePolicy.ts";
 import type { ClaspNative } from "../native/index.ts";
-import { PromptLookup } from "./promptLookup.ts";
+import { PromptLookup, type CopyDrafter } from "./promptLookup.ts";
 import { nativeRounds, nodeLlamaCppRounds, type RoundDraft, type RoundOutcome, type RoundRunner } from "./rounds.ts";
 import { RequestStatsRecorder, RollingSpeculationStats } from "./stats.ts";
 
@@ -30,6 +30,11 @@ export interface SpeculationDeps {
     threadPlan?: ThreadPlan;
     /** The clock the stats time decodes with (milliseconds); tests pass a fake one. */
     now?: () => number;
+    /**
+     * Replaces prompt lookup as the lookup modes' drafter, given the evaluated context and the
+     * pending token (the benchmark's ngram-mod peer, ngramMod.ts).
+     */
+    copyDrafter?: (context: readonly Token[], pending: Token) => CopyDrafter;
 }
 
 /** Cumulative counters over the decoder's life (benchmarks and diagnostics). */
@@ -63,6 +68,7 @@ export class SpeculativeDecoder implements Decoder {
     readonly #now: () => number;
     readonly #policy: ModePolicy;
     readonly #calibration: PlainCalibration;
+    readonly #copyDrafter?: SpeculationDeps["copyDrafter"];
     #nativeRunner?: RoundRunner;
 
     constructor(settings: SpeculationSettings, deps: SpeculationDeps = {}) {
@@ -70,6 +76,7 @@ export class SpeculativeDecoder implements Decoder {
         this.#nativeUnavailable = deps.nativeUnavailable ?? (deps.native ? "the model's architecture cannot skip layers" : "no native primitives were given");
         this.#threadPlan = deps.threadPlan;
         this.#now = deps.now ?? (() => performance.now());
+        this.#copyDrafter = deps.copyDrafter;
         validateSettings(settings);
         this.#requireNative(settings.mode);
         this.#settings = { ...settings };
@@ -125,8 +132,7 @@ export class SpeculativeDecoder implements Decoder {
         const uniform = seededUniform(input.seed ?? Date.now());
         const nextSeed = () => Math.floor(uniform() * 2 ** 32);
         const runner = this.#nativeRunner ?? nodeLlamaCppRounds(sequence);
-        const lookup = policy.usesLookup ? new PromptLookup(input.lookupSource ?? sequence.contextTokens) : undefined;
-        lookup?.push([...sequence.contextTokens.slice(-lookupContextTail), input.pending]);
+        const lookup = policy.usesLookup ? this.#newCopyDrafter(input) : undefined;
         policy.beginRequest();
 
         let pending = input.pending;
@@ -179,6 +185,7 @@ export class SpeculativeDecoder implements Decoder {
                 keepEnd = startPos + 1 + outcome.accepted;
                 if (signal?.aborted) return finish("abort");
                 policy.afterRound(plan, outcome);
+                if (plan.source === "lookup") lookup?.verified?.(outcome.draft.length, outcome.accepted);
                 this.#count(plan, outcome, request);
 
                 // The round's tokens reach the caller in one call, cut where plain decoding would have stopped:
@@ -207,6 +214,13 @@ export class SpeculativeDecoder implements Decoder {
         } finally {
             if (sequence.nextTokenIndex > keepEnd) await sequence.eraseContextTokenRanges([{ start: keepEnd, end: sequence.nextTokenIndex }]);
         }
+    }
+
+    #newCopyDrafter({ sequence, pending, lookupSource }: DecodeInput): CopyDrafter {
+        if (this.#copyDrafter) return this.#copyDrafter(sequence.contextTokens, pending);
+        const lookup = new PromptLookup(lookupSource ?? sequence.contextTokens);
+        lookup.push([...sequence.contextTokens.slice(-lookupContextTail), pending]);
+        return lookup;
     }
 
     #count(plan: RoundPlan, outcome: RoundOutcome, request: RequestStatsRecorder): void {
