@@ -5,6 +5,7 @@
 // end of the prompt, so the KV cache keeps everything before it and a request re-evaluates one
 // line instead of the whole suffix. Without FIM tokens it is a plain continuation of the prefix.
 import type { LlamaModel, Token } from "node-llama-cpp";
+import { tokenizeCached } from "./tokenizeCache.ts";
 
 export interface PromptPieces {
     prefix: string;
@@ -44,7 +45,7 @@ export function fimTokensOf(model: LlamaModel): FimTokens | undefined {
 }
 
 export function buildPrompt(model: LlamaModel, pieces: PromptPieces, budget: PromptBudget): Prompt {
-    const tokenize = (text: string) => (text ? model.tokenize(text, false) : []);
+    const tokenize = (text: string): readonly Token[] => (text ? tokenizeCached(model, text) : []);
     const fim = budget.fim === false ? undefined : fimTokensOf(model);
     const bos = model.tokens.bos != null && model.tokens.shouldPrependBosToken ? [model.tokens.bos] : [];
     const specials = bos.length + (fim ? 3 : 0);
@@ -68,17 +69,17 @@ export function buildPrompt(model: LlamaModel, pieces: PromptPieces, budget: Pro
     return { tokens, usedFim: fim !== undefined, lookupSource: [...extraTokens, ...aboveTokens, ...cursorTokens, ...suffixTokens] };
 }
 
-function keepStart(tokens: Token[], max: number): Token[] {
+function keepStart(tokens: readonly Token[], max: number): readonly Token[] {
     return tokens.length > max ? tokens.slice(0, Math.max(0, max)) : tokens;
 }
 
 /**
  * Keeps the end of `text` within `max` tokens, dropping whole 16-line chunks from the top so the
  * window's first tokens stay identical between keystrokes (the KV cache survives typing at the
- * cursor). Runs on every keystroke, so it tokenizes twice in the usual case: once to measure,
- * once the window it estimates from that measurement.
+ * cursor). Runs on every keystroke; the windows it tokenizes are the same texts as at the last
+ * keystroke while the user types below them, so they come from the tokenization cache.
  */
-function keepEndAtLine(model: LlamaModel, text: string, max: number): Token[] {
+function keepEndAtLine(model: LlamaModel, text: string, max: number): readonly Token[] {
     if (max <= 0 || !text) return [];
     const lines = text.split(/(?<=\n)/);
     const charsFrom = new Array<number>(lines.length + 1).fill(0);
@@ -90,13 +91,13 @@ function keepEndAtLine(model: LlamaModel, text: string, max: number): Token[] {
         while (start < lastStart && charsFrom[start]! > chars) start += chunk;
         return start;
     };
-    const tokenizeFrom = (start: number) => model.tokenize(lines.slice(start).join(""), false);
+    const tokenizeFrom = (start: number) => tokenizeCached(model, lines.slice(start).join(""));
 
     // No token is shorter than a byte and code averages over 3 characters per token, so a huge
     // file never reaches the tokenizer whole.
     let start = startWithin(max * 16, 0);
     // Even the last chunk is longer than that (minified code): keep its end.
-    if (charsFrom[start]! > max * 16) return model.tokenize(text.slice(-max * 16), false).slice(-max);
+    if (charsFrom[start]! > max * 16) return tokenizeCached(model, text.slice(-max * 16)).slice(-max);
     let kept = tokenizeFrom(start);
     if (kept.length > max) {
         const charsPerToken = charsFrom[start]! / kept.length;
