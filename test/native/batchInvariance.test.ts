@@ -3,9 +3,10 @@
 // plain decoding (as it did on F16 weights, and on SmolLM2 at 0.9 % probability). Stock ggml picks
 // kernels by batch size: llamafile's tinyBLAS from two rows, the repacked Q4_0/Q4_K/Q8_0 GEMMs for
 // groups of four, IQ panels from eight, tiled flash attention for several queries and a split-KV
-// one for a single query, each summing in its own order. Our patch (native/llama.cpp.patch,
-// CLASP_BATCH_INVARIANT_ROWS) keeps batches of up to 64 rows on the kernels one token uses; prompt
-// prefill keeps the fast ones. Compared: the full next-token distribution after each token,
+// one for a single query, each summing in its own order, and on AMX CPUs tiles for two rows and
+// more. Our patch (native/llama.cpp.patch, CLASP_BATCH_INVARIANT_ROWS) keeps batches of up to 64
+// rows on the kernels one token uses (prompt prefill keeps the fast ones), and runs the AMX buffer's
+// one-row VNNI kernel for every row of every batch. Compared: the full next-token distribution after each token,
 // evaluated one at a time on 1 thread and as one batch on 2 threads (the thread plan may verify on
 // more threads than it steps on), with flash attention off and on, on F16, Q8_0 and F32 fixtures
 // and the real Q4_1 (SmolLM2) and Q4_K_M (Gemma 3) models.
