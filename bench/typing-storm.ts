@@ -13,6 +13,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { SharedEngine } from "../src/client/sharedEngine.ts";
+import { idleReclaimQuietMs } from "../src/engine/service/idleReclaim.ts";
 import { mulberry32 } from "../src/fixtures/prng.ts";
 import { requireCachedModel } from "../src/models/pinnedModels.ts";
 import { describeMachine } from "./report.ts";
@@ -32,6 +33,8 @@ const pauseMs = { min: 200, max: 800 };
 const answerWaitMs = 10_000;
 const completion = { maxTokens: 24, timeoutMs: 1500 };
 const rssSampleMs = 1000;
+/** "Settled" RSS is read this long after the last answer: the engine has reclaimed by then. */
+const settleMs = idleReclaimQuietMs + 1000;
 
 interface ClientStats {
     served: number;
@@ -50,6 +53,9 @@ interface StormResult {
     /** Engine RSS halfway through the storm's wall time: growth after it is what a leak would show. */
     rssMidMB: number;
     rssAfterMB: number;
+    /** Before and after, each read once the engine has been quiet for `settleMs`. */
+    rssBeforeSettledMB: number;
+    rssAfterSettledMB: number;
     /** Engine RSS every `rssSampleMs` through the storm, to see whether it levels off. */
     rssTimeline: { atS: number; mb: number }[];
     peakMB: number;
@@ -170,6 +176,8 @@ async function storm(label: string, dirs: string[]): Promise<StormResult> {
             await Promise.all(windows.map((engine, i) => engine.request("complete", { prefix: texts[i]!.slice(0, Math.floor(texts[i]!.length * share)), suffix: "", ...completion, timeoutMs: 30_000 })));
         const rssNow = () => pids.reduce((sum, pid) => sum + rssMB(pid, "VmRSS"), 0);
         const rssBeforeMB = rssNow();
+        await sleep(settleMs);
+        const rssBeforeSettledMB = rssNow();
         const started = performance.now();
         const rssTimeline: { atS: number; mb: number }[] = [];
         const sampler = setInterval(() => rssTimeline.push({ atS: Math.round((performance.now() - started) / 100) / 10, mb: Math.round(rssNow()) }), rssSampleMs);
@@ -178,7 +186,9 @@ async function storm(label: string, dirs: string[]): Promise<StormResult> {
         const rssAfterMB = rssNow();
         const rssMidMB = rssTimeline.find((sample) => sample.atS >= wallS / 2)?.mb ?? rssBeforeMB;
         const peakMB = pids.reduce((sum, pid) => sum + rssMB(pid, "VmHWM"), 0);
-        return { label, engines: pids.length, rssBeforeMB, rssMidMB, rssAfterMB, rssTimeline, peakMB, wallS, clients };
+        await sleep(settleMs);
+        const rssAfterSettledMB = rssNow();
+        return { label, engines: pids.length, rssBeforeMB, rssMidMB, rssAfterMB, rssBeforeSettledMB, rssAfterSettledMB, rssTimeline, peakMB, wallS, clients };
     } finally {
         for (const engine of windows) engine.dispose();
     }
@@ -224,7 +234,9 @@ function row(result: StormResult): string {
     const latencies = all.flatMap((stats) => stats.latenciesMs).sort((a, b) => a - b);
     const growth = ((result.rssAfterMB - result.rssBeforeMB) / result.rssBeforeMB) * 100;
     const secondHalf = ((result.rssAfterMB - result.rssMidMB) / result.rssMidMB) * 100;
-    return `| ${result.label} | ${result.engines} | ${result.rssBeforeMB.toFixed(0)} | ${result.rssMidMB.toFixed(0)} | ${result.rssAfterMB.toFixed(0)} | ${growth.toFixed(1)} % | ${secondHalf.toFixed(1)} % | ${(result.rssAfterMB / clientCount).toFixed(0)} | ` +
+    const settledGrowth = ((result.rssAfterSettledMB - result.rssBeforeSettledMB) / result.rssBeforeSettledMB) * 100;
+    return `| ${result.label} | ${result.engines} | ${result.rssBeforeMB.toFixed(0)} | ${result.rssMidMB.toFixed(0)} | ${result.rssAfterMB.toFixed(0)} | ${growth.toFixed(1)} % | ${secondHalf.toFixed(1)} % | ` +
+        `${result.rssBeforeSettledMB.toFixed(0)} → ${result.rssAfterSettledMB.toFixed(0)} (${settledGrowth.toFixed(1)} %) | ${(result.rssAfterSettledMB / clientCount).toFixed(0)} | ` +
         `${sum((s) => s.served)} | ${sum((s) => s.cancelled)} | ${sum((s) => s.errors)} | ${sum((s) => s.bursts)} | ${sum((s) => s.unanswered)} | ` +
         `${percentile(latencies, 50).toFixed(0)} | ${percentile(latencies, 95).toFixed(0)} | ${result.wallS.toFixed(0)} |`;
 }
@@ -240,11 +252,12 @@ async function main(): Promise<void> {
         const separate = await storm("one engine per window", Array.from({ length: clientCount }, (_, i) => path.join(base, `own-${i}`)));
         const recovered = await recovery(path.join(base, "recovery"));
         console.log("");
-        console.log("| engines | processes | RSS before MB | RSS mid MB | RSS after MB | growth | growth, 2nd half | MB per window | served | cancelled | errors | bursts | unanswered bursts | p50 ms | p95 ms | wall s |");
-        console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        console.log("| engines | processes | RSS before MB | RSS mid MB | RSS after MB | growth | growth, 2nd half | settled RSS before → after MB | MB per window (settled) | served | cancelled | errors | bursts | unanswered bursts | p50 ms | p95 ms | wall s |");
+        console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         console.log(row(shared));
         console.log(row(separate));
         console.log("");
+        console.log(`Before/after: read at once (before: after the warm-up completions; after: at the last answer). Settled: the same, ${settleMs / 1000} s later, once the engine has reclaimed idle memory.`);
         console.log(`p50/p95: from the last keystroke of a burst to its completion. Peak RSS: shared ${shared.peakMB.toFixed(0)} MB, separate ${separate.peakMB.toFixed(0)} MB in total.`);
         console.log(`SIGKILL of the shared engine mid-completion: every window had a completion again ${recovered.killToAllServedMs.toFixed(0)} ms after the kill, ` +
             `${recovered.restartToAllServedMs.toFixed(0)} ms after the first window saw the new engine ready.`);

@@ -16,6 +16,10 @@
 #include "clasp/ClaspRound.h"
 #include "llama-ext.h"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 // The llama_context has no getter for its capture flags, so the capture state JS asked for is kept
 // here; native CLaSp calls restore it when they end (their own decodes never capture for JS).
 static std::mutex captureMutex;
@@ -605,6 +609,16 @@ static Napi::Value ClaspGetLayerSkip(const Napi::CallbackInfo& info) {
     return toUint8Array(info.Env(), mask);
 }
 
+// glibc keeps what the process freed in its arenas for reuse, so RSS stays at a busy spell's peak;
+// the engine calls this when it goes quiet (src/engine/service/idleReclaim.ts).
+static Napi::Value ClaspTrimNativeHeap(const Napi::CallbackInfo& info) {
+#if defined(__GLIBC__)
+    return Napi::Boolean::New(info.Env(), malloc_trim(0) != 0);
+#else
+    return Napi::Boolean::New(info.Env(), false);
+#endif
+}
+
 void addonClaspInit(Napi::Object exports) {
     exports.DefineProperties({
         Napi::PropertyDescriptor::Function("claspGetInfo", ClaspGetInfo),
@@ -617,6 +631,7 @@ void addonClaspInit(Napi::Object exports) {
         Napi::PropertyDescriptor::Function("claspRound", ClaspRound),
         Napi::PropertyDescriptor::Function("claspSetLayerSkip", ClaspSetLayerSkip),
         Napi::PropertyDescriptor::Function("claspGetLayerSkip", ClaspGetLayerSkip),
+        Napi::PropertyDescriptor::Function("claspTrimNativeHeap", ClaspTrimNativeHeap),
         Napi::PropertyDescriptor::Value("claspPatchVersion", Napi::Number::New(exports.Env(), CLASP_PATCH_VERSION)),
     });
 }

@@ -15,9 +15,10 @@ import { Mutex } from "./mutex.ts";
 import { SequencePool } from "./sequencePool.ts";
 import { TokenText, piecesOf, type PieceOf } from "./tokenText.ts";
 import { trailingBlanks, withoutTypedBlanks } from "./trailingBlanks.ts";
-import { ClaspBuildMissingError, loadClaspLlama, supportsLayerSkip } from "./native/index.ts";
+import { ClaspBuildMissingError, loadClaspLlama, supportsLayerSkip, trimNativeHeap } from "./native/index.ts";
 import { createClaspDecoderFactory, nativeIfAvailable } from "./clasp/decoderFactory.ts";
 import { speculationOffReason } from "./speculationGuard.ts";
+import { fullGc } from "./fullGc.ts";
 import {
     defaultSpeculationSettings,
     type CompletionRequest, type CompletionResult, type DownloadProgress, type DownloadRequest, type EngineEvents,
@@ -178,6 +179,12 @@ export class Engine {
 
     download(request: DownloadRequest, signal?: AbortSignal, onProgress?: (progress: DownloadProgress) => void) {
         return downloadModel(request, { signal, onProgress });
+    }
+
+    /** Gives back memory a busy spell left behind: a full V8 GC, then the native heap's free pages. */
+    reclaimIdleMemory(): void {
+        fullGc();
+        if (this.loaded) trimNativeHeap(this.loaded.llama);
     }
 
     async dispose(): Promise<void> {

@@ -157,6 +157,16 @@ export function claspBindingsOf(llama: Llama): ClaspBindings {
     return bindings as ClaspBindings;
 }
 
+/**
+ * Returns the native heap's free pages to the system (glibc's malloc_trim; a no-op elsewhere).
+ * False when nothing was returned, or when the loaded binary is not ours (the stock one has no
+ * such export).
+ */
+export function trimNativeHeap(llama: Llama): boolean {
+    const bindings = internal(llama, "_bindings", "addon bindings") as { claspTrimNativeHeap?: () => boolean };
+    return typeof bindings.claspTrimNativeHeap === "function" && bindings.claspTrimNativeHeap();
+}
+
 export const llamaOfModel = (model: LlamaModel): Llama => internal(model, "_llama", "model's llama") as Llama;
 export const nativeModelOf = (model: LlamaModel): NativeModel => internal(model, "_model", "native model") as NativeModel;
 export const nativeContextOf = (context: LlamaContext): NativeContext => internal(context, "_ctx", "native context") as NativeContext;

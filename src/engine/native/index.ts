@@ -7,3 +7,4 @@ export {
 } from "./claspNative.ts";
 export { ClaspBuildMissingError, ClaspUnsupportedError, ClaspArgumentError, BUILD_COMMAND } from "./errors.ts";
 export { CLASP_PATCH_VERSION } from "./patchVersion.ts";
+export { trimNativeHeap } from "./bindings.ts";

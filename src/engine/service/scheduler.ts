@@ -30,11 +30,19 @@ interface Entry {
 /** How often a waiting request may be passed over for the focused window before it goes first. */
 const maxPassOvers = 2;
 
+/** Told when the scheduler starts work after having none, and when it has none left. */
+export interface SchedulerActivity {
+    busy(): void;
+    idle(): void;
+}
+
 export class FairScheduler {
     private running?: Entry;
     private readonly queue: Entry[] = [];
     private seq = 0;
     private focused?: string;
+
+    constructor(private readonly activity?: SchedulerActivity) {}
 
     setFocused(window: string, focused: boolean): void {
         if (focused) this.focused = window;
@@ -47,6 +55,7 @@ export class FairScheduler {
      */
     async run<T>(window: string, kind: WorkKind, signal: AbortSignal, work: (signal: AbortSignal, yieldTurn: YieldTurn) => Promise<T>): Promise<T> {
         if (kind === "complete") this.abortWhere((entry) => entry.window === window && entry.kind === "complete");
+        this.activity?.busy();
         const entry: Entry = { window, kind, seq: this.seq++, passedOver: 0, yielded: false, controller: new AbortController() };
         const abort = () => entry.controller.abort();
         signal.addEventListener("abort", abort, { once: true });
@@ -62,6 +71,7 @@ export class FairScheduler {
             this.dropQueued(entry);
             if (this.running === entry) this.running = undefined;
             this.pump();
+            if (!this.running && this.queue.length === 0) this.activity?.idle();
         }
     }
 

@@ -11,6 +11,7 @@ import { Connection } from "./connection.ts";
 import { acquireLock, ownsLock, removeFile, tokensMatch, writeToken } from "./credentials.ts";
 import { defaultIdleExitMinutes, ensurePrivateDir, type ServiceLocation } from "./location.ts";
 import { ModelBroker } from "./modelBroker.ts";
+import { IdleReclaimer } from "./idleReclaim.ts";
 import { FairScheduler } from "./scheduler.ts";
 import { createWindowHandlers, type ServedEngine } from "./windowHandlers.ts";
 import { wireProtocolVersion, type Hello } from "./wire.ts";
@@ -67,7 +68,15 @@ export async function startEngineService(options: ServiceOptions): Promise<Engin
     if (process.platform !== "win32") removeFile(location.socket);
     const token = writeToken(location.token);
 
-    const scheduler = new FairScheduler();
+    const reclaimer = new IdleReclaimer(() => {
+        try {
+            engine.reclaimIdleMemory();
+        } catch (error) {
+            // housekeeping: a failure costs memory, never the engine
+            log(`idle memory reclaim failed: ${error instanceof Error ? error.message : String(error)}`);
+        }
+    });
+    const scheduler = new FairScheduler(reclaimer);
     const broker = new ModelBroker(engine);
     const open = new Map<Connection, { window: string; handlers: Handlers; emit<E extends keyof EngineEvents>(event: E, payload: EngineEvents[E]): void; close(): void }>();
     const sockets = new Set<Socket>();
@@ -188,6 +197,7 @@ export async function startEngineService(options: ServiceOptions): Promise<Engin
             clearInterval(watchdog);
             clearInterval(refusalWindow);
             clearTimeout(idleTimer);
+            reclaimer.dispose();
             server.close();
             for (const socket of sockets) socket.destroy();
             for (const stop of stopEvents) stop();

@@ -8,7 +8,7 @@ import { EngineError, type Handlers } from "../rpc.ts";
 import type { ModelBroker } from "./modelBroker.ts";
 import type { FairScheduler } from "./scheduler.ts";
 
-export type ServedEngine = Pick<Engine, "load" | "unload" | "complete" | "generate" | "releaseSlot" | "configure" | "getStatus" | "download" | "on" | "dispose">;
+export type ServedEngine = Pick<Engine, "load" | "unload" | "complete" | "generate" | "releaseSlot" | "configure" | "getStatus" | "download" | "on" | "dispose" | "reclaimIdleMemory">;
 
 export interface WindowContext {
     window: string;
