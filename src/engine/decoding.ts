@@ -50,11 +50,21 @@ export interface Decoder {
 }
 
 /**
+ * Batches of at most this many tokens run llama.cpp's one-row kernels in our patched build, so
+ * that a verify row is bit for bit a one-token step (CLASP_BATCH_INVARIANT_ROWS in
+ * native/llama.cpp.patch; a unit test holds the two equal). Larger batches get the fast batched
+ * kernels: prompt prefill should never come in pieces this small.
+ */
+export const batchInvariantRows = 64;
+
+/**
  * With a signal, the prompt is evaluated in chunks of this many tokens and the signal is checked
  * between them: a shared engine switching between windows re-prefills whole prompts, and a
- * keystroke must not have to wait for one it just made useless.
+ * keystroke must not have to wait for one it just made useless. Twice `batchInvariantRows`, and a
+ * tail of at most that many goes with the chunk before it, so every chunk of a long prompt runs
+ * the batched kernels.
  */
-const prefillChunkTokens = 64;
+const prefillChunkTokens = 2 * batchInvariantRows;
 
 /**
  * Brings the sequence's KV cache to `tokens` minus the last one, evaluating only the suffix
@@ -71,9 +81,12 @@ export async function prefill(sequence: LlamaContextSequence, tokens: readonly T
     if (common < cached.length)
         await sequence.eraseContextTokenRanges([{ start: common, end: sequence.nextTokenIndex }]);
     const step = signal ? prefillChunkTokens : body.length;
-    for (let start = common; start < body.length; start += step) {
+    for (let start = common; start < body.length;) {
         if (signal?.aborted) throw new EngineError("Request cancelled", cancelledCode, "AbortError");
-        await sequence.evaluateWithoutGeneratingNewTokens(body.slice(start, start + step));
+        let end = Math.min(body.length, start + step);
+        if (body.length - end <= batchInvariantRows) end = body.length;
+        await sequence.evaluateWithoutGeneratingNewTokens(body.slice(start, end));
+        start = end;
     }
     return common;
 }
