@@ -3,13 +3,13 @@
 // drifts up by tens of MB and stays there until V8's memory reducer happens to run. One full GC
 // and a malloc_trim at the first quiet moment return it (tens of ms, when no one is waiting).
 
-/** No request for this long counts as quiet; well past the gaps between keystrokes. */
+/** No request for this long counts as quiet (the service default): well past the gaps between keystrokes. */
 export const idleReclaimQuietMs = 2000;
 
 export class IdleReclaimer {
     private timer?: NodeJS.Timeout;
 
-    constructor(private readonly reclaim: () => void, private readonly quietMs = idleReclaimQuietMs) {}
+    constructor(private readonly reclaim: () => void, private readonly quietMs: number) {}
 
     /** Work started: a pending reclaim would only get in its way. */
     busy(): void {

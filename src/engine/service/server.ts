@@ -11,7 +11,7 @@ import { Connection } from "./connection.ts";
 import { acquireLock, ownsLock, removeFile, tokensMatch, writeToken } from "./credentials.ts";
 import { defaultIdleExitMinutes, ensurePrivateDir, type ServiceLocation } from "./location.ts";
 import { ModelBroker } from "./modelBroker.ts";
-import { IdleReclaimer } from "./idleReclaim.ts";
+import { IdleReclaimer, idleReclaimQuietMs } from "./idleReclaim.ts";
 import { FairScheduler } from "./scheduler.ts";
 import { createWindowHandlers, type ServedEngine } from "./windowHandlers.ts";
 import { wireProtocolVersion, type Hello } from "./wire.ts";
@@ -24,9 +24,11 @@ export interface ServiceLimits {
     helloTimeoutMs: number;
     /** How often the engine checks that its lock is still its own. */
     watchdogMs: number;
+    /** No request for this long, and the engine gives back the memory a busy spell left (idleReclaim.ts). */
+    reclaimQuietMs: number;
 }
 
-export const defaultServiceLimits: ServiceLimits = { maxConnections: 64, maxHandshaking: 8, helloTimeoutMs: 3000, watchdogMs: 2000 };
+export const defaultServiceLimits: ServiceLimits = { maxConnections: 64, maxHandshaking: 8, helloTimeoutMs: 3000, watchdogMs: 2000, reclaimQuietMs: idleReclaimQuietMs };
 
 export const defaultIdleExitMs = defaultIdleExitMinutes * 60_000;
 
@@ -75,7 +77,7 @@ export async function startEngineService(options: ServiceOptions): Promise<Engin
             // housekeeping: a failure costs memory, never the engine
             log(`idle memory reclaim failed: ${error instanceof Error ? error.message : String(error)}`);
         }
-    });
+    }, limits.reclaimQuietMs);
     const scheduler = new FairScheduler(reclaimer);
     const broker = new ModelBroker(engine);
     const open = new Map<Connection, { window: string; handlers: Handlers; emit<E extends keyof EngineEvents>(event: E, payload: EngineEvents[E]): void; close(): void }>();

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { fullGc } from "../../../src/engine/fullGc.ts";
 import { IdleReclaimer } from "../../../src/engine/service/idleReclaim.ts";
 import { FairScheduler } from "../../../src/engine/service/scheduler.ts";
+import { ensureFixture } from "../../../src/fixtures/index.ts";
+import { RawClient, startHarness } from "./harness.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -49,5 +51,30 @@ describe("idle memory reclaim", () => {
         await sleep(0);
         fullGc();
         assert.equal(weak.deref(), undefined);
+    });
+
+    it("the engine service reclaims once after its requests go quiet, with the loaded engine", async function () {
+        this.timeout(60_000);
+        const harness = await startHarness({ limits: { reclaimQuietMs: 150 } });
+        const window = await RawClient.welcomed(harness.location);
+        try {
+            assert.equal((await window.request("load", { modelPath: await ensureFixture("rand"), threads: 1 })).kind, "response");
+            let reclaims = 0;
+            const reclaim = harness.engine.reclaimIdleMemory.bind(harness.engine);
+            harness.engine.reclaimIdleMemory = () => {
+                reclaims++;
+                reclaim(); // the real one: a full GC and malloc_trim must not throw with a model loaded
+            };
+            for (let i = 0; i < 3; i++) {
+                assert.equal((await window.request("complete", { prefix: `const a${i} = `, suffix: "", maxTokens: 2, mode: "off" })).kind, "response");
+                await sleep(20);
+            }
+            assert.equal(reclaims, 0, "reclaimed while requests kept coming");
+            await sleep(400);
+            assert.equal(reclaims, 1, "one reclaim once the requests stopped");
+        } finally {
+            window.close();
+            await harness.stop();
+        }
     });
 });
