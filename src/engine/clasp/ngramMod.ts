@@ -75,15 +75,12 @@ export const newNgramModState = (): NgramModState => ({ table: new NgramModTable
  */
 export class NgramModDrafter implements CopyDrafter {
     readonly #state: NgramModState;
-    readonly #table: NgramModTable;
-    readonly #options: typeof ngramModDefaults;
     readonly #seen: Token[];
     #addedUpTo = 0;
 
-    constructor(state: NgramModState, context: readonly Token[], options: Partial<typeof ngramModDefaults> = {}) {
+    constructor(state: NgramModState, context: readonly Token[]) {
         this.#state = state;
-        const table = (this.#table = state.table);
-        this.#options = { ...ngramModDefaults, ...options };
+        const table = state.table;
         this.#seen = [...context];
         const n = table.n;
         if (context.length < n) return;
@@ -98,19 +95,19 @@ export class NgramModDrafter implements CopyDrafter {
 
     propose(maxTokens: number): LookupProposal {
         const none = { tokens: [], matchLength: 0 };
-        const n = this.#table.n;
+        const n = this.#state.table.n;
         // llama.cpp's `prompt` is everything before id_last
         const promptLength = this.#seen.length - 1;
         if (promptLength < n || maxTokens <= 0) return none;
         if (this.#addedUpTo + addChunk < promptLength) {
-            for (let i = this.#addedUpTo; i < promptLength - n; i++) this.#table.add(this.#seen, i);
+            for (let i = this.#addedUpTo; i < promptLength - n; i++) this.#state.table.add(this.#seen, i);
             this.#addedUpTo = promptLength - n;
         }
         const chain = this.#seen.slice(-n);
-        for (let i = 0; i < this.#options.nMax; i++) {
-            const token = this.#table.get(chain, i);
+        for (let i = 0; i < ngramModDefaults.nMax; i++) {
+            const token = this.#state.table.get(chain, i);
             if (token === empty) {
-                if (i < this.#options.nMin) return none;
+                if (i < ngramModDefaults.nMin) return none;
                 break;
             }
             chain.push(token as Token);
@@ -124,7 +121,7 @@ export class NgramModDrafter implements CopyDrafter {
         const state = this.#state;
         if (accepted / drafted < lowAcceptance) {
             if (++state.lowStreak >= lowStreakLimit) {
-                this.#table.reset();
+                this.#state.table.reset();
                 state.lowStreak = 0;
                 this.#addedUpTo = 0;
             }
