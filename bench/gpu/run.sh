@@ -130,7 +130,7 @@ machine = (out / "machine.txt").read_text()
 (out / "gpu-bench.json").write_text(json.dumps({"machine": machine, "models": models}, indent=2) + "\n")
 for m in models:
     modes = m["modes"]
-    print(f'{m["name"]}: plain {modes["plain"]["tokensPerSecond"]:.1f} tok/s; static {modes["static"]["speedup"]:.2f}x; '
-          f'clasp {modes["clasp"]["speedup"]:.2f}x, alpha {modes["clasp"].get("acceptance", 0):.2f}, lossless {modes["clasp"]["lossless"]}')
+    print(f'{m["name"]}: plain {modes["plain"]["tokensPerSecond"]:.1f} tok/s (this build), against it: static {modes["static"]["speedupVsPatchedPlain"]:.2f}x; '
+          f'clasp {modes["clasp"]["speedupVsPatchedPlain"]:.2f}x, alpha {modes["clasp"].get("acceptance", 0):.2f}, lossless {modes["clasp"]["lossless"]}')
 PY
 log "done in $((SECONDS - started)) s"
