@@ -3,7 +3,7 @@
 import type { LlamaContextSequence, Token } from "node-llama-cpp";
 import { prefill, type Decoder } from "../src/engine/decoding.ts";
 import type { Prompt } from "../src/engine/promptLayout.ts";
-import { expectedTokensPerRound } from "../src/engine/clasp/costModel.ts";
+import { expectedTokensPerRound, uniformAcceptance } from "../src/engine/clasp/costModel.ts";
 import type { SpeculativeDecoder } from "../src/engine/clasp/speculativeDecoder.ts";
 
 export interface TimedDecode {
@@ -46,5 +46,5 @@ export function idealBound(decoder: SpeculativeDecoder, plainRate: number): numb
     const draftCost = totals.layerSkipDraftMs / totals.drafted / plainMs;
     const verifyMs = decoder.controller.verify.estimateMs(gamma + 1);
     if (verifyMs === undefined) return null;
-    return expectedTokensPerRound(alpha, gamma) / (gamma * draftCost + verifyMs / plainMs);
+    return expectedTokensPerRound(uniformAcceptance(alpha), gamma) / (gamma * draftCost + verifyMs / plainMs);
 }

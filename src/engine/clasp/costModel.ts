@@ -1,13 +1,29 @@
 // The speculative-decoding cost model (Leviathan et al. 2023), in units of one plain decode step.
 // A round drafts γ tokens at cost c each, verifies γ+1 tokens in one batch at cost V(γ+1), and
-// emits E(α, γ) tokens on average. On GPUs V(n) ≈ 1 for small n; on a few CPU cores it grows
+// emits E(γ) tokens on average. On GPUs V(n) ≈ 1 for small n; on a few CPU cores it grows
 // almost linearly, which is why every input here is measured online rather than assumed.
 
-/** Expected tokens per round with per-token acceptance α and γ drafts: (1 − α^(γ+1)) / (1 − α). */
-export function expectedTokensPerRound(alpha: number, gamma: number): number {
+/**
+ * Draft acceptance as a chain: `first` is the chance the first draft token is kept, `next` the
+ * chance each later one is kept given that every token before it was. One i.i.d. α (first = next)
+ * fits layer-skip drafts; prompt-lookup drafts are far more all-or-nothing (a copied line is right
+ * to its end or wrong from its start), and an i.i.d. α fitted to them undervalues long drafts.
+ */
+export interface Acceptance {
+    first: number;
+    next: number;
+}
+
+/** The i.i.d. case: every draft token kept with probability α. */
+export function uniformAcceptance(alpha: number): Acceptance {
+    return { first: alpha, next: alpha };
+}
+
+/** Expected tokens per round with γ drafts: 1 + first · (1 + next + … + next^(γ−1)); i.i.d.: (1 − α^(γ+1)) / (1 − α). */
+export function expectedTokensPerRound({ first, next }: Acceptance, gamma: number): number {
     if (gamma <= 0) return 1;
-    if (alpha >= 1) return gamma + 1;
-    return (1 - alpha ** (gamma + 1)) / (1 - alpha);
+    const chain = next >= 1 ? gamma : (1 - next ** gamma) / (1 - next);
+    return 1 + first * chain;
 }
 
 export interface RoundCosts {
@@ -20,16 +36,16 @@ export interface RoundCosts {
 }
 
 /** Predicted speedup over plain decoding: E / (γc + V(γ+1) + overhead). */
-export function predictedSpeedup(alpha: number, gamma: number, costs: RoundCosts): number {
+export function predictedSpeedup(acceptance: Acceptance, gamma: number, costs: RoundCosts): number {
     const cost = gamma * costs.draftCost + costs.verifyCost(gamma + 1) + (gamma > 0 ? costs.overhead : 0);
-    return expectedTokensPerRound(alpha, gamma) / cost;
+    return expectedTokensPerRound(acceptance, gamma) / cost;
 }
 
 /** The draft length in 0..maxGamma with the best predicted speedup (0 = do not speculate). */
-export function bestDraftLength(alpha: number, maxGamma: number, costs: RoundCosts): { gamma: number; speedup: number } {
+export function bestDraftLength(acceptance: Acceptance, maxGamma: number, costs: RoundCosts): { gamma: number; speedup: number } {
     let best = { gamma: 0, speedup: 1 };
     for (let gamma = 1; gamma <= maxGamma; gamma++) {
-        const speedup = predictedSpeedup(alpha, gamma, costs);
+        const speedup = predictedSpeedup(acceptance, gamma, costs);
         if (speedup > best.speedup) best = { gamma, speedup };
     }
     return best;

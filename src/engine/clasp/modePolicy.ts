@@ -1,7 +1,9 @@
 // What each round does, by mode: which draft (prompt lookup, layer skip or none), how long, and
 // whether its verify captures hidden states for a DP. `clasp` drafts with layers skipped, `lookup`
-// copies from the prompt, `hybrid` prefers a lookup match, `auto` lets the controller pick source,
-// length and skip count from measured costs and acceptance, and decodes plainly while nothing pays.
+// copies from the prompt, `hybrid` copies where lookup matches and drafts with layers skipped
+// elsewhere while that is measured to pay (on a few CPU cores it rarely does; on a GPU it does),
+// `auto` lets the controller pick source, length and skip count from measured costs and
+// acceptance, and decodes plainly while nothing pays.
 import type { Token } from "node-llama-cpp";
 import type { SpeculationMode, SpeculationSettings } from "../protocol.ts";
 import { SpeculationController, skipCandidates, skipCountFor, type DraftSource } from "./controller.ts";
@@ -15,6 +17,8 @@ export interface RoundPlan {
     gamma: number;
     /** What prompt lookup proposed (a lookup draft is its first `gamma` tokens). */
     proposal: Token[];
+    /** How many context tokens the proposal's match covered (its acceptance is learned per match length). */
+    matchLength: number;
     /** Capture in this round's verify and re-select the skip set: from pending on a request's first DP. */
     dp?: { numSkip: number; atPending: boolean };
     /** A plain stretch that times plain decoding. */
@@ -93,27 +97,27 @@ export class ModePolicy {
 
     plan({ cap, layerSkipFits, lookup, calibrationDue }: PlanInput): RoundPlan {
         const mode = this.#settings.mode;
-        const none: RoundPlan = { source: "none", gamma: 1, proposal: [], calibrating: false };
+        const none: RoundPlan = { source: "none", gamma: 1, proposal: [], matchLength: 0, calibrating: false };
         if (cap <= 0) return none;
         const dp = this.#dp(layerSkipFits);
         if (calibrationDue && !dp) return { ...none, gamma: calibrationBurstTokens, calibrating: true };
         // the proposal for the longest draft; a shorter lookup draft is its prefix (the match does not depend on the length)
-        const proposal = lookup?.propose(cap).tokens ?? [];
+        const { tokens: proposal, matchLength } = lookup?.propose(cap) ?? { tokens: [], matchLength: 0 };
         const skipSet = this.skipSet;
         const layerSkip = layerSkipFits && skipSet?.usable === true;
         const skipCount = skipSet ? maskCount(skipSet.mask) || skipSet.options.skipCount : 0;
         const controller = this.controller;
         // Lookup drafts have no confidence to stop on: the controller sets their length (at least 1 in the explicit modes).
-        const lookupLength = () => Math.max(1, controller.planFor("lookup", skipCount, proposal.length).gamma);
-        let plan: RoundPlan = { ...none, gamma: plainBurstTokens, proposal, dp };
+        const lookupLength = () => Math.max(1, controller.planFor("lookup", skipCount, proposal.length, matchLength).gamma);
+        let plan: RoundPlan = { ...none, gamma: plainBurstTokens, proposal, matchLength, dp };
         if (mode === "lookup" || mode === "hybrid") {
             if (proposal.length > 0) plan = { ...plan, source: "lookup", gamma: lookupLength() };
-            else if (mode === "hybrid" && layerSkip) plan = { ...plan, source: "layerSkip", gamma: cap };
+            else if (mode === "hybrid" && layerSkip && controller.worthTrying("layerSkip", skipCount)) plan = { ...plan, source: "layerSkip", gamma: cap };
         } else if (mode === "clasp") {
             if (layerSkip) plan = { ...plan, source: "layerSkip", gamma: cap };
         } else {
             const chosen = controller.plan([
-                { source: "lookup", skipCount, available: proposal.length },
+                { source: "lookup", skipCount, available: proposal.length, matchLength },
                 { source: "layerSkip", skipCount, available: layerSkip ? cap : 0 },
             ]);
             if (chosen.source !== "none") plan = { ...plan, source: chosen.source, gamma: chosen.gamma };
@@ -130,7 +134,7 @@ export class ModePolicy {
         const skipCount = maskCount(skipSet?.mask ?? null);
         controller.recordVerify(1 + drafted, outcome.verifyMs);
         if (plan.source === "layerSkip") controller.recordDraft(skipCount, drafted, outcome.draftMs);
-        controller.recordRound(drafted > 0 ? plan.source : "none", skipCount, drafted, outcome.accepted);
+        controller.recordRound(drafted > 0 ? plan.source : "none", skipCount, drafted, outcome.accepted, plan.matchLength);
         skipSet?.noteRound(plan.source === "layerSkip" ? drafted : 0, outcome.accepted);
         if (outcome.mask && skipSet) {
             skipSet.adopt(outcome.mask);
@@ -149,11 +153,12 @@ export class ModePolicy {
         const skipSet = this.skipSet;
         const mode = this.#settings.mode;
         if (!skipSet || !layerSkipFits || mode === "lookup" || !skipSet.dpDue) return undefined;
-        if (mode === "auto") {
-            // auto: a DP only while layer-skip drafts are predicted to pay or are due for a probe (and once to start with)
+        if (mode === "auto" || mode === "hybrid") {
+            // a DP only while layer-skip drafts are predicted to pay or are due for a probe (and once to start with)
             const current = skipSet.options.skipCount;
             if (skipSet.mask !== null && !this.controller.worthTrying("layerSkip", current)) return undefined;
-            skipSet.options = { ...skipSet.options, skipCount: this.controller.chooseSkipCount(current) };
+            // auto also picks the number of skipped layers; hybrid keeps the skip ratio's
+            if (mode === "auto") skipSet.options = { ...skipSet.options, skipCount: this.controller.chooseSkipCount(current) };
         }
         return { numSkip: skipSet.options.skipCount, atPending: this.#firstRound };
     }
