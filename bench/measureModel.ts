@@ -17,6 +17,8 @@ import { median } from "../src/engine/median.ts";
 
 /** `ngramMod`: llama.cpp's ngram-mod drafter in the `lookup` mode's place, verified by the same loop (the peer). */
 export type BenchMode = "static" | "clasp" | "lookup" | "ngramMod" | "hybrid" | "auto";
+/** Every mode, in the order the tables list them. */
+export const benchModes: readonly BenchMode[] = ["static", "clasp", "lookup", "ngramMod", "hybrid", "auto"];
 
 export interface ModeResult {
     tokensPerSecond: number;
@@ -72,6 +74,8 @@ export interface MeasureOptions {
     skipRatioSweep?: boolean;
     /** Run the `stockPlain` baseline (default true). */
     stockPlain?: boolean;
+    /** Only these speculative modes (default: every one this model can run); plain and stockPlain always run. */
+    modes?: readonly BenchMode[];
 }
 
 const nativeModes: BenchMode[] = ["static", "clasp", "hybrid"];
@@ -134,9 +138,9 @@ export async function measureModel(llama: Llama, modelPath: string, name: string
                 nativeUnavailable = (error as Error).message;
             }
         }
-        const modes: BenchMode[] = native ? ["static", "clasp", "lookup", "ngramMod", "hybrid", "auto"] : ["lookup", "ngramMod", "auto"];
+        const modes = benchModes.filter((mode) => (native || !nativeModes.includes(mode)) && (options.modes?.includes(mode) ?? true));
         const skipped: ModelResult["skipped"] = {};
-        if (!native) for (const mode of nativeModes) skipped[mode] = nativeUnavailable ?? "no native primitives";
+        if (!native) for (const mode of nativeModes) if (options.modes?.includes(mode) ?? true) skipped[mode] = nativeUnavailable ?? "no native primitives";
 
         const run = (decoder: Decoder, prompt: Prompt) => timedDecode(sequence, decoder, prompt, options.maxTokens);
         if (options.stockPlain ?? true) {
@@ -150,7 +154,7 @@ export async function measureModel(llama: Llama, modelPath: string, name: string
         // Warm-up (not counted); with native code it also picks the static skip set once, from the first prompt.
         await run(plainDecoder, prompts[0]!);
         let staticMask: Uint8Array | undefined;
-        if (native) {
+        if (native && modes.includes("static")) {
             const chooser = createSpeculativeDecoder(settingsFor("clasp"), { native });
             await run(chooser, prompts[0]!);
             staticMask = chooser.skipMask ?? undefined;

@@ -14,13 +14,14 @@ export interface RealModelResult extends ModelResult {
 }
 
 export interface RealModelOptions extends MeasureOptions {
+    /** 0: no quality measurement. */
     qualityCases: number;
     /** Repeat prompts wanted (fewer when the sources hold fewer for this tokenizer). */
     repeatPrompts: number;
 }
 
 export async function measureRealModel(llama: Llama, modelPath: string, name: string, options: RealModelOptions): Promise<RealModelResult[]> {
-    const main: RealModelResult = await measureModel(llama, modelPath, name, { ...options, skipRatioSweep: true });
+    const main: RealModelResult = await measureModel(llama, modelPath, name, { ...options, skipRatioSweep: options.modes?.includes("clasp") ?? true });
 
     const vocabulary = await llama.loadModel({ modelPath, vocabOnly: true });
     const repeats = repeatPrompts(options.repeatPrompts, (text) => vocabulary.tokenize(text, false).length);
@@ -33,7 +34,9 @@ export async function measureRealModel(llama: Llama, modelPath: string, name: st
         results.push({ ...await measureModel(llama, modelPath, repeatName, { ...options, prompts: repeats }), promptSet: "repeat" });
     }
 
-    options.log(`quality of ${name} (${options.qualityCases} cases)`);
-    main.quality = await measureQuality(modelPath, { cases: options.qualityCases, threads: options.threads, log: options.log });
+    if (options.qualityCases > 0) {
+        options.log(`quality of ${name} (${options.qualityCases} cases)`);
+        main.quality = await measureQuality(modelPath, { cases: options.qualityCases, threads: options.threads, log: options.log });
+    }
     return results;
 }

@@ -1,6 +1,6 @@
 // Benchmark output: a Markdown table per model and the JSON document of issue 4.
 import { cpus, totalmem } from "node:os";
-import type { BenchMode, ModelResult, PlainMode } from "./measureModel.ts";
+import { benchModes, type ModelResult, type PlainMode } from "./measureModel.ts";
 import type { RealModelResult } from "./realModel.ts";
 import type { SkipRatioSweep } from "./skipRatioSweep.ts";
 import type { QualityResult } from "./quality.ts";
@@ -27,7 +27,6 @@ export function describeMachine(backend: string, threads: number): Machine {
     };
 }
 
-const modeOrder: BenchMode[] = ["static", "clasp", "lookup", "ngramMod", "hybrid", "auto"];
 const fixed = (value: number | null, digits = 2) => (value === null || !Number.isFinite(value) ? "–" : value.toFixed(digits));
 
 export function markdownReport(machine: Machine, models: RealModelResult[], settings: { prompts: number; maxTokens: number }): string {
@@ -41,7 +40,7 @@ export function markdownReport(machine: Machine, models: RealModelResult[], sett
         lines.push("| mode | tokens/s | speedup | speedup (CPU time) | α | mean accepted | DP overhead % | ideal bound | lossless |");
         lines.push("|---|---|---|---|---|---|---|---|---|");
         lines.push(...plainRows(model));
-        for (const mode of modeOrder) {
+        for (const mode of benchModes) {
             const result = model.modes[mode];
             if (result) {
                 lines.push(`| ${mode} | ${fixed(result.tokensPerSecond, 1)} | ${fixed(result.speedup)} | ${fixed(result.cpuSpeedup)} | ${fixed(result.acceptance)} | ${fixed(result.meanAccepted)} | ${fixed(result.dpOverheadPct, 1)} | ${fixed(result.idealBound)} | ${result.lossless ? "✓" : "✗"} |`);

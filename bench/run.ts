@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--real-only] [--json FILE] [--model PATH]... [--prompts N] [--max-tokens N] [--threads N]`
+// `npm run bench [-- --quick] [--real-only] [--json FILE] [--model PATH]... [--prompts N] [--max-tokens N] [--threads N] [--modes M,...] [--real ID]...`
 // Every decoding mode against plain greedy decoding on the same model, machine and run, over
 // held-out prompts; prints a Markdown table and optionally writes the JSON document.
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { getLlama, type Llama } from "node-llama-cpp";
 import { ensureFixture, type FixturePresetName, type FixtureSpec } from "../src/fixtures/index.ts";
 import { heldOutPrompts } from "./heldOutPrompts.ts";
-import { measureModel } from "./measureModel.ts";
+import { benchModes, measureModel, type BenchMode } from "./measureModel.ts";
 import { measureRealModel, type RealModelResult } from "./realModel.ts";
 import { cachedModelPath, pinnedModels } from "../src/models/pinnedModels.ts";
 import { describeMachine, jsonReport, markdownReport } from "./report.ts";
@@ -26,7 +26,17 @@ const halfIdentity: FixtureSpec = {
 /** The same at d=1024, ff 2816 (360 MB of F16 weights): a decode bound by weight reads, not by the loop's overheads. */
 const memoryBound: FixtureSpec = { ...halfIdentity, embd: 1024, ff: 2816 };
 
-const usage = "usage: npm run bench -- [--quick] [--real-only] [--json FILE] [--model PATH]... [--prompts N] [--max-tokens N] [--threads N]";
+const usage = "usage: npm run bench -- [--quick] [--real-only] [--json FILE] [--model PATH]... [--prompts N] [--max-tokens N] [--threads N]"
+    + ` [--modes ${benchModes.join(",")}] [--real ${pinnedModels.map((model) => model.id).join("|")}]...`;
+
+/** `--modes a,b`: a subset of the speculative modes (plain and stockPlain always run). */
+function modeList(value: string | undefined): BenchMode[] | undefined {
+    if (value === undefined) return undefined;
+    const modes = value.split(",").map((mode) => mode.trim()).filter(Boolean);
+    const unknown = modes.filter((mode) => !benchModes.includes(mode as BenchMode));
+    if (unknown.length > 0 || modes.length === 0) throw new Error(`--modes: unknown mode(s) "${unknown.join(", ") || value}"\n${usage}`);
+    return modes as BenchMode[];
+}
 
 function positiveInteger(value: string | undefined, name: string, fallback: number): number {
     if (value === undefined) return fallback;
@@ -63,6 +73,10 @@ async function main(): Promise<void> {
             prompts: { type: "string" },
             "max-tokens": { type: "string" },
             threads: { type: "string" },
+            // a subset of the modes: the real models then skip the skip-ratio sweep (unless clasp is in it) and the quality cases
+            modes: { type: "string" },
+            // only these of the pinned real models
+            real: { type: "string", multiple: true, default: [] },
             help: { type: "boolean", default: false },
         },
     });
@@ -72,6 +86,9 @@ async function main(): Promise<void> {
     const maxTokens = positiveInteger(values["max-tokens"], "max-tokens", quick ? 32 : 64);
     const threads = positiveInteger(values.threads, "threads", 1);
     for (const path of values.model!) if (!existsSync(path)) throw new Error(`--model ${path}: no such file\n${usage}`);
+    const modes = modeList(values.modes);
+    const realIds = values.real!;
+    for (const id of realIds) if (!pinnedModels.some((model) => model.id === id)) throw new Error(`--real ${id}: not a pinned model\n${usage}`);
 
     const realOnly = values["real-only"]!;
     const fixtures: FixturePresetName[] = realOnly ? [] : quick ? ["redundant"] : ["rand", "redundant", "scaled", "wide"];
@@ -81,7 +98,7 @@ async function main(): Promise<void> {
     if (!quick && !realOnly) models.push({ name: "fixture:memory-bound", path: await ensureFixture(memoryBound) });
     for (const path of [...(quick ? [] : sharedModels()), ...values.model!]) models.push({ name: basename(path), path });
     // the real models `npm run models` fetched (quick: the primary one only)
-    for (const pinned of pinnedModels.filter((model) => !quick || model.id === "smollm2")) {
+    for (const pinned of pinnedModels.filter((model) => (realIds.length > 0 ? realIds.includes(model.id) : !quick || model.id === "smollm2"))) {
         const path = cachedModelPath(pinned.id);
         if (path) models.push({ name: pinned.label, path, real: true });
         else process.stderr.write(`${pinned.label} is not cached: \`npm run models\` fetches it\n`);
@@ -94,8 +111,9 @@ async function main(): Promise<void> {
     const results: RealModelResult[] = [];
     for (const { name, path, real } of models) {
         log(`benchmarking ${name}`);
-        const options = { prompts, maxTokens, threads, nativeUnavailable, createNative, log };
-        if (real) results.push(...await measureRealModel(llama, path, name, { ...options, qualityCases: quick ? 10 : 100, repeatPrompts: promptCount }));
+        const options = { prompts, maxTokens, threads, nativeUnavailable, createNative, log, modes };
+        const qualityCases = modes ? 0 : quick ? 10 : 100;
+        if (real) results.push(...await measureRealModel(llama, path, name, { ...options, qualityCases, repeatPrompts: promptCount }));
         else results.push(await measureModel(llama, path, name, options));
     }
     const machine = describeMachine(llama.gpu === false ? "cpu" : llama.gpu, threads);
