@@ -16,6 +16,8 @@ export interface PlainBurst {
     /** The last emitted token (the next pending one), or the burst's pending token if none was. */
     last: Token;
     end?: DecodeEnd;
+    /** Milliseconds per plain step after the first (steady decoding), when the burst timed two steps or more. */
+    stepMs?: number;
 }
 
 export class PlainCalibration {
@@ -92,7 +94,7 @@ export class PlainCalibration {
         this.rolling.recordPlainRun({ steps: evaluated, fixedMs: ms - laterMs, laterMs });
         this.#plainStepsInWindow += count;
         this.#tokensInWindow += count;
-        return { count, last, end };
+        return { count, last, end, stepMs: evaluated >= 2 ? laterMs / (evaluated - 1) : undefined };
     }
 
     /** Plain decoding, timed: in `off` mode every request is also a calibration run. */

@@ -142,9 +142,14 @@ export class ModePolicy {
         }
     }
 
-    /** A plain stretch of `count` tokens. */
-    afterPlain(count: number): void {
+    /**
+     * A plain stretch of `count` tokens, `stepMs` each once decoding was under way: the one-token
+     * cost every draft is weighed against (verify rounds batch two rows or more, so without these
+     * the controller would only extrapolate it).
+     */
+    afterPlain(count: number, stepMs?: number): void {
         if (count > 0) this.#firstRound = false;
+        if (stepMs !== undefined) this.controller.recordVerify(1, stepMs);
         for (let i = 0; i < count; i++) this.controller.recordRound("none", 0, 0, 0);
     }
 

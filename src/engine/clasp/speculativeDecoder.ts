@@ -169,7 +169,7 @@ export class SpeculativeDecoder implements Decoder {
                     const burst = await this.#calibration.burst(sequence, pending, plan.gamma, { temperature: input.temperature, seed: nextSeed() },
                         emitOne, plan.calibrating ? () => false : () => (lookup?.propose(1).tokens.length ?? 0) > 0);
                     keepEnd = sequence.nextTokenIndex;
-                    policy.afterPlain(burst.count);
+                    policy.afterPlain(burst.count, burst.stepMs);
                     this.totals.rounds += burst.count; // each plain token is a round that verified nothing
                     for (let i = 0; i < burst.count; i++) request.recordRound(0, 0);
                     if (burst.end) return finish(burst.end);

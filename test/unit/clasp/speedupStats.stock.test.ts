@@ -46,7 +46,7 @@ async function decodeTraffic(open: OpenModel, mode: SpeculationMode) {
         const { outcome } = await decodeWith(decoder, open.sequence, prompt, { maxTokens: [16, 1, 5, 2, 12, 3, 1, 9][i]! });
         outcomes.push(outcome);
     }
-    return { stats: decoder.stats(), outcomes };
+    return { stats: decoder.stats(), outcomes, decoder };
 }
 
 describe("measured speedup under a fake clock (stock binary)", function () {
@@ -71,5 +71,11 @@ describe("measured speedup under a fake clock (stock binary)", function () {
         assert.ok(Math.abs(stats.plainTokensPerSecond! - (tokens * 1000) / plainMs.reduce((a, b) => a + b, 0)) < 1e-6,
             `plain tokens/s ${stats.plainTokensPerSecond}`);
         assert.ok(stats.measuredSpeedup! > 0);
+    });
+
+    it("gives the controller plain decoding's per-step cost, the unit every draft is weighed in", async () => {
+        // lookup verifies batches of two rows or more; its plain stretches are the only one-token steps it times
+        const { decoder } = await decodeTraffic(open, "lookup");
+        assert.equal(decoder.controller.verify.stepMs, stepMs);
     });
 });
