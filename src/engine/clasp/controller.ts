@@ -190,13 +190,29 @@ export class SpeculationController {
 
     /** Whether drafting from `source` is predicted to pay, or is due for a probe. */
     worthTrying(source: DraftSource, skipCount: number): boolean {
-        return this.planFor(source, skipCount).source !== "none" || this.#roundsSinceSpeculation >= this.#probeInterval;
+        return this.planFor(source, skipCount).source !== "none" || this.#probeDue(source, skipCount);
+    }
+
+    /**
+     * Whether `source` would beat plain decoding if every draft were kept, at the costs measured now.
+     * Where it would not (on a 2-core CPU a layer-skip draft token plus its verify row cost more
+     * than the token they bring), a probe can only refresh the numbers, so it waits the longest
+     * interval: for layer skip each probe also costs a DP of several plain steps.
+     */
+    #couldPay(source: DraftSource, skipCount: number): boolean {
+        return bestDraftLength({ first: 1, next: 1 }, this.#options.maxDraftTokens, this.costs(source, skipCount)).gamma > 0;
+    }
+
+    #probeDue(source: DraftSource, skipCount: number): boolean {
+        const interval = this.#couldPay(source, skipCount) ? this.#probeInterval : this.#options.probeEvery * maxProbeBackoff;
+        return this.#roundsSinceSpeculation >= interval;
     }
 
     /**
      * Picks the round's draft: the source with the best predicted speedup above 1, or none. When
-     * nothing has been tried for a while (`probeEvery` rounds, doubling while probes keep failing),
-     * the first candidate drafts one token anyway: estimates only move when drafts are verified.
+     * nothing has been tried for a while (`probeEvery` rounds, doubling while probes keep failing;
+     * the longest interval for a source that could not pay even with every draft kept), the first
+     * candidate due drafts one token anyway: estimates only move when drafts are verified.
      */
     plan(candidates: { source: DraftSource; skipCount: number; available: number; matchLength?: number }[]): RoundPlan {
         let best: RoundPlan = { source: "none", gamma: 0, predictedSpeedup: 1 };
@@ -205,13 +221,13 @@ export class SpeculationController {
             if (available <= 0) continue;
             const plan = this.planFor(source, skipCount, available, matchLength);
             if (plan.predictedSpeedup > best.predictedSpeedup) best = plan;
-            probe ??= { source, gamma: 1, predictedSpeedup: 1 };
+            if (probe === undefined && this.#probeDue(source, skipCount)) probe = { source, gamma: 1, predictedSpeedup: 1 };
         }
         if (best.source !== "none") {
             this.#probeInterval = this.#options.probeEvery;
             return best;
         }
-        if (probe && this.#roundsSinceSpeculation >= this.#probeInterval) {
+        if (probe) {
             this.#probeInterval = Math.min(this.#probeInterval * 2, this.#options.probeEvery * maxProbeBackoff);
             return probe;
         }

@@ -101,7 +101,8 @@ describe("speculation controller", () => {
     });
 
     it("probes with one token after probeEvery rounds without speculation, backing off while probes fail", () => {
-        const controller = measured((n) => 100 * n, 55);
+        // a verify row costs 0.6 of a step: lookup would pay if its drafts were kept, but they are not
+        const controller = measured((n) => 100 + 60 * (n - 1), 55);
         for (let i = 0; i < 20; i++) controller.recordRound("lookup", 14, 3, 0);
         const candidates = [{ source: "lookup" as const, skipCount: 14, available: 3 }];
         assert.equal(controller.plan(candidates).source, "none");
@@ -113,6 +114,18 @@ describe("speculation controller", () => {
         assert.equal(controller.plan(candidates).source, "none");
         for (let i = 0; i < options.probeEvery; i++) controller.recordRound("none", 14, 0, 0);
         assert.equal(controller.plan(candidates).source, "lookup");
+    });
+
+    it("probes a source that could not pay with every draft kept only after the longest wait", () => {
+        // every verify row costs a full step: even a free draft that is always kept brings nothing
+        const controller = measured((n) => 100 * n, 55);
+        const candidates = [{ source: "layerSkip" as const, skipCount: 14, available: 8 }];
+        for (let i = 0; i < options.probeEvery * 15; i++) controller.recordRound("none", 14, 0, 0);
+        assert.equal(controller.plan(candidates).source, "none");
+        assert.equal(controller.worthTrying("layerSkip", 14), false);
+        for (let i = 0; i < options.probeEvery; i++) controller.recordRound("none", 14, 0, 0);
+        assert.equal(controller.worthTrying("layerSkip", 14), true);
+        assert.equal(controller.plan(candidates).source, "layerSkip");
     });
 
     it("auto moves to fewer skipped layers when the current count is rarely accepted", () => {
