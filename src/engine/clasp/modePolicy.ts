@@ -125,6 +125,18 @@ export class ModePolicy {
         return plan;
     }
 
+    /**
+     * Whether a plain stretch should end now for a lookup draft: at any match in `lookup` and
+     * `hybrid` (they copy whenever they can), at a match the controller would draft in `auto`.
+     * Ending a stretch costs a new evaluation's first, dearer step; in auto, short matches the
+     * controller turns down would chop plain decoding into one-token stretches.
+     */
+    lookupReady(lookup: CopyDrafter, cap: number): boolean {
+        const { tokens, matchLength } = lookup.propose(cap);
+        if (tokens.length === 0) return false;
+        return this.#settings.mode !== "auto" || this.controller.planFor("lookup", 0, tokens.length, matchLength).source !== "none";
+    }
+
     /** What a verified round teaches: costs, acceptance, and the DP's new skip set. */
     afterRound(plan: RoundPlan, outcome: RoundOutcome): void {
         this.#firstRound = false;

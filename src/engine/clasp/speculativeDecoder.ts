@@ -167,7 +167,7 @@ export class SpeculativeDecoder implements Decoder {
                 if (plan.source === "none" && !plan.dp) {
                     // Nothing worth verifying: decode plainly (node-llama-cpp's own path) until a draft may pay again.
                     const burst = await this.#calibration.burst(sequence, pending, plan.gamma, { temperature: input.temperature, seed: nextSeed() },
-                        emitOne, plan.calibrating ? () => false : () => (lookup?.propose(1).tokens.length ?? 0) > 0);
+                        emitOne, plan.calibrating || !lookup ? () => false : () => policy.lookupReady(lookup, cap));
                     keepEnd = sequence.nextTokenIndex;
                     policy.afterPlain(burst.count, burst.stepMs);
                     this.totals.rounds += burst.count; // each plain token is a round that verified nothing

@@ -16,10 +16,10 @@ function measuredPolicy(mode: SpeculationMode, verify: (n: number) => number, dr
     for (let n = 1; n <= 9; n++) for (let i = 0; i < 5; i++) controller.recordVerify(n, verify(n));
     controller.recordDraft(skipCount, 4, 4 * draftMs);
     for (let i = 0; i < 50; i++) controller.recordRound("layerSkip", skipCount, 4, kept);
-    // the request's first round runs the DP; afterwards its skip set is usable
+    // the request's first round runs the DP (not in lookup mode); afterwards its skip set is usable
     policy.beginRequest();
     const first = policy.plan({ cap: 8, layerSkipFits: true, calibrationDue: false });
-    assert.deepEqual(first.dp, { numSkip: skipCount, atPending: true });
+    assert.equal(first.dp?.atPending, mode === "lookup" ? undefined : true, "the request's first round ran no DP");
     const mask = Uint8Array.from({ length: layers }, (_, i) => (i % 2));
     policy.afterRound(first, { draft: [], accepted: 0, next: 1 as Token, mask, draftMs: 0, verifyMs: verify(1), dpMs: 5 });
     return policy;
@@ -43,6 +43,27 @@ describe("mode policy", () => {
         // clasp is asked for layer skip and keeps drafting
         const clasp = measuredPolicy("clasp", (n) => 100 * n, 55, 3);
         assert.equal(clasp.plan({ cap: 8, layerSkipFits: true, calibrationDue: false }).source, "layerSkip");
+    });
+
+    it("auto ends a plain stretch only for a lookup match it would draft; lookup ends it at any match", () => {
+        const verify = (n: number) => 100 + 60 * (n - 1);
+        const afterMatchOf = (length: number) => {
+            const lookup = new PromptLookup(Array.from({ length: 12 }, (_, i) => (i + 1) as Token));
+            lookup.push(Array.from({ length }, (_, i) => (i + 8 - length + 1) as Token));
+            assert.equal(lookup.propose(4).matchLength, length);
+            return lookup;
+        };
+        for (const mode of ["auto", "lookup"] as const) {
+            const policy = measuredPolicy(mode, verify, 55, 0);
+            // copies after 2-token matches were always wrong, after 8-token matches always right
+            for (let i = 0; i < 50; i++) {
+                policy.controller.recordRound("lookup", 0, 4, 0, 2);
+                policy.controller.recordRound("lookup", 0, 4, 4, 8);
+            }
+            assert.equal(policy.lookupReady(afterMatchOf(2), 8), mode === "lookup", `${mode} after a 2-token match`);
+            assert.equal(policy.lookupReady(afterMatchOf(8), 8), true, `${mode} after an 8-token match`);
+            assert.equal(policy.lookupReady(noMatch(), 8), false);
+        }
     });
 
     it("hybrid drafts with skipped layers where verification is nearly free and drafts are kept", () => {
