@@ -7,7 +7,8 @@
  * Draft acceptance as a chain: `first` is the chance the first draft token is kept, `next` the
  * chance each later one is kept given that every token before it was. One i.i.d. α (first = next)
  * fits layer-skip drafts; prompt-lookup drafts are far more all-or-nothing (a copied line is right
- * to its end or wrong from its start), and an i.i.d. α fitted to them undervalues long drafts.
+ * to its end or wrong from its start), and an i.i.d. α fitted to them spreads the first token's
+ * misses over the whole chain: it overrates short drafts and misjudges how long a draft should be.
  */
 export interface Acceptance {
     first: number;
