@@ -215,21 +215,21 @@ export class SpeculationController {
      * candidate due drafts one token anyway: estimates only move when drafts are verified.
      */
     plan(candidates: { source: DraftSource; skipCount: number; available: number; matchLength?: number }[]): RoundPlan {
+        const open = candidates.filter((candidate) => candidate.available > 0);
         let best: RoundPlan = { source: "none", gamma: 0, predictedSpeedup: 1 };
-        let probe: RoundPlan | undefined;
-        for (const { source, skipCount, available, matchLength } of candidates) {
-            if (available <= 0) continue;
+        for (const { source, skipCount, available, matchLength } of open) {
             const plan = this.planFor(source, skipCount, available, matchLength);
             if (plan.predictedSpeedup > best.predictedSpeedup) best = plan;
-            if (probe === undefined && this.#probeDue(source, skipCount)) probe = { source, gamma: 1, predictedSpeedup: 1 };
         }
         if (best.source !== "none") {
             this.#probeInterval = this.#options.probeEvery;
             return best;
         }
+        // only when nothing pays: the probe check prices every candidate once more with every draft kept
+        const probe = open.find(({ source, skipCount }) => this.#probeDue(source, skipCount));
         if (probe) {
             this.#probeInterval = Math.min(this.#probeInterval * 2, this.#options.probeEvery * maxProbeBackoff);
-            return probe;
+            return { source: probe.source, gamma: 1, predictedSpeedup: 1 };
         }
         return best;
     }
