@@ -9,7 +9,9 @@
 // one-row VNNI kernel for every row of every batch. Compared: the full next-token distribution after each token,
 // evaluated one at a time on 1 thread and as one batch on 2 threads (the thread plan may verify on
 // more threads than it steps on), with flash attention off and on, on F16, Q8_0 and F32 fixtures
-// and the real Q4_1 (SmolLM2) and Q4_K_M (Gemma 3) models.
+// and the real Q4_1 (SmolLM2) and Q4_K_M (Gemma 3) models, after a short prompt and after one whose
+// continuation crosses 512 cells (the batch sees more KV cells than the steps before it, Gemma 3's
+// sliding window starts to mask cells, and our small-batch attention kernel pads and skips cells).
 import assert from "node:assert/strict";
 import type { LlamaModel, Token } from "node-llama-cpp";
 import { requireCachedModel } from "../../src/models/pinnedModels.ts";
@@ -18,6 +20,7 @@ import { decodingContextOptions } from "../../src/engine/decoding.ts";
 import { distributions, patchedLlama } from "./nativeHarness.ts";
 
 const continuationLength = 9; // a verify batch of the pending token and 8 drafts
+const longPromptLength = 508; // so the continuation runs from cell 508 to 516
 
 const models: { name: string; path: () => Promise<string> }[] = [
     { name: "F16 fixture (wide)", path: () => ensureFixture(fixturePresets.wide) },
@@ -27,21 +30,33 @@ const models: { name: string; path: () => Promise<string> }[] = [
     { name: "Gemma 3 270M Q4_K_M", path: async () => requireCachedModel("gemma3") },
 ];
 
+/** `longPromptLength` tokens of varied source code that end with `opening`. */
+function longTokens(model: LlamaModel, opening: string): Token[] {
+    const lines: string[] = [];
+    for (let i = 0; lines.join("\n").length < 8 * longPromptLength; i++)
+        lines.push(`const value${i} = items.filter((item) => item.weight > ${i * 7 % 13}).map((item) => item.name + "${i}");`);
+    const body = model.tokenize(lines.join("\n") + "\n", false);
+    const tail = model.tokenize(opening, false);
+    assert.ok(body.length + tail.length >= longPromptLength, "the long prompt is too short");
+    return [...body.slice(0, longPromptLength - tail.length), ...tail];
+}
+
 describe("native: a verify batch computes what one-token steps compute, bit for bit", function () {
     this.timeout(600_000);
     for (const { name, path } of models) {
-        for (const flashAttention of [false, true]) {
-            it(`${name}, flash attention ${flashAttention ? "on" : "off"} (steps on 1 thread, the batch on 2)`, async () => {
+        for (const [flashAttention, longPrompt] of [[false, false], [true, false], [false, true], [true, true]]) {
+            it(`${name}, flash attention ${flashAttention ? "on" : "off"}, ${longPrompt ? "long" : "short"} prompt (steps on 1 thread, the batch on 2)`, async () => {
                 const llama = await patchedLlama();
                 const model: LlamaModel = await llama.loadModel({ modelPath: await path(), gpuLayers: 0 });
                 // The thread plan may verify on more threads than it decodes single tokens on.
                 const open = (threads: number) =>
-                    model.createContext({ ...decodingContextOptions, contextSize: 512, sequences: 1, threads, flashAttention });
+                    model.createContext({ ...decodingContextOptions, contextSize: 1024, sequences: 1, threads, flashAttention });
                 const [single, batch] = [await open(1), await open(2)];
                 try {
                     const nVocab = model.fileInfo.metadata.tokenizer?.ggml?.tokens?.length ?? 0;
                     assert.ok(nVocab > 0, "vocabulary size unknown");
-                    const prompt = model.tokenize("export function parse(input: string): number[] {\n    return input", false);
+                    const opening = "export function parse(input: string): number[] {\n    return input";
+                    const prompt = longPrompt ? longTokens(model, opening) : model.tokenize(opening, false);
                     const continuation = model.tokenize(".split(\",\").map((part) => Number(part.trim()));\n}\n", false).slice(0, continuationLength) as Token[];
                     assert.equal(continuation.length, continuationLength);
 
