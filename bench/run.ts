@@ -26,8 +26,15 @@ const halfIdentity: FixtureSpec = {
 /** The same at d=1024, ff 2816 (360 MB of F16 weights): a decode bound by weight reads, not by the loop's overheads. */
 const memoryBound: FixtureSpec = { ...halfIdentity, embd: 1024, ff: 2816 };
 
+/** The generated fixtures by `--fixture` name, in the order a full run measures them. */
+const fixtureChoices: Record<string, FixturePresetName | FixtureSpec> = {
+    rand: "rand", redundant: "redundant", scaled: "scaled", wide: "wide", "half-identity": halfIdentity, "memory-bound": memoryBound,
+};
+const fixtureLabel = (name: string) => (name === "half-identity" ? "fixture:half-identity (synthetic best case)" : `fixture:${name}`);
+
 const usage = "usage: npm run bench -- [--quick] [--real-only] [--json FILE] [--model PATH]... [--prompts N] [--max-tokens N] [--threads N]"
-    + ` [--modes ${benchModes.join(",")}] [--real ${pinnedModels.map((model) => model.id).join("|")}]...`;
+    + ` [--modes ${benchModes.join(",")}] [--real ${pinnedModels.map((model) => model.id).join("|")}]...`
+    + ` [--fixture ${Object.keys(fixtureChoices).join("|")}]...`;
 
 /** `--modes a,b`: a subset of the speculative modes (plain and stockPlain always run). */
 function modeList(value: string | undefined): BenchMode[] | undefined {
@@ -77,6 +84,8 @@ async function main(): Promise<void> {
             modes: { type: "string" },
             // only these of the pinned real models
             real: { type: "string", multiple: true, default: [] },
+            // only these fixtures (and no real model unless --real names one)
+            fixture: { type: "string", multiple: true, default: [] },
             help: { type: "boolean", default: false },
         },
     });
@@ -90,15 +99,17 @@ async function main(): Promise<void> {
     const realIds = values.real!;
     for (const id of realIds) if (!pinnedModels.some((model) => model.id === id)) throw new Error(`--real ${id}: not a pinned model\n${usage}`);
 
+    const fixtureNames = values.fixture!;
+    for (const name of fixtureNames) if (!(name in fixtureChoices)) throw new Error(`--fixture ${name}: not a fixture\n${usage}`);
+    const onlyFixtures = fixtureNames.length > 0;
     const realOnly = values["real-only"]!;
-    const fixtures: FixturePresetName[] = realOnly ? [] : quick ? ["redundant"] : ["rand", "redundant", "scaled", "wide"];
+    const fixtures = onlyFixtures ? fixtureNames : realOnly ? [] : quick ? ["redundant", "half-identity"] : Object.keys(fixtureChoices);
     const models: { name: string; path: string; real?: boolean }[] = [];
-    for (const fixture of fixtures) models.push({ name: `fixture:${fixture}`, path: await ensureFixture(fixture) });
-    if (!realOnly) models.push({ name: "fixture:half-identity (synthetic best case)", path: await ensureFixture(halfIdentity) });
-    if (!quick && !realOnly) models.push({ name: "fixture:memory-bound", path: await ensureFixture(memoryBound) });
-    for (const path of [...(quick ? [] : sharedModels()), ...values.model!]) models.push({ name: basename(path), path });
+    for (const name of fixtures) models.push({ name: fixtureLabel(name), path: await ensureFixture(fixtureChoices[name]!) });
+    for (const path of [...(quick || onlyFixtures ? [] : sharedModels()), ...values.model!]) models.push({ name: basename(path), path });
     // the real models `npm run models` fetched (quick: the primary one only)
-    for (const pinned of pinnedModels.filter((model) => (realIds.length > 0 ? realIds.includes(model.id) : !quick || model.id === "smollm2"))) {
+    const wantsReal = (id: string) => (realIds.length > 0 ? realIds.includes(id) : !onlyFixtures && (!quick || id === "smollm2"));
+    for (const pinned of pinnedModels.filter((model) => wantsReal(model.id))) {
         const path = cachedModelPath(pinned.id);
         if (path) models.push({ name: pinned.label, path, real: true });
         else process.stderr.write(`${pinned.label} is not cached: \`npm run models\` fetches it\n`);
