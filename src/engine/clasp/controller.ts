@@ -93,6 +93,8 @@ function lookupMatchClass(matchLength: number): number {
 }
 /** Probes back off up to this multiple of `probeEvery` while speculation keeps not paying. */
 const maxProbeBackoff = 16;
+/** Draft tokens verified at the current skip count before `auto` may move to another (chooseSkipCount). */
+const minDraftTokensToMove = 16;
 /** Draft time is summed with this decay per call, so the estimate follows the recent calls. */
 const draftDecay = 0.9;
 
@@ -105,8 +107,13 @@ export class SpeculationController {
     readonly #draftTime = new Map<number, { ms: number; tokens: number }>();
     readonly #dpMs = new MovingAverage(0.3);
     #roundsSinceSpeculation = 0;
-    /** Rounds to wait before the next probe: doubles after each probe that did not bring speculation back. */
+    /**
+     * Rounds to wait before the next probe: doubles after each probe that did not bring speculation
+     * back, and drops to none after a probe that was kept whole (the estimate is still catching up).
+     */
     #probeInterval: number;
+    /** The last plan was a probe. */
+    #probing = false;
 
     constructor(options: ControllerOptions) {
         if (!(options.layers >= 1)) throw new Error(`controller needs a positive layer count, got ${options.layers}`);
@@ -154,6 +161,8 @@ export class SpeculationController {
         }
         this.#roundsSinceSpeculation = 0;
         this.#estimate(source, skipCount, matchLength).record(drafted, accepted);
+        if (this.#probing) this.#probeInterval = accepted === drafted ? 0 : Math.max(this.#probeInterval, this.#options.probeEvery);
+        this.#probing = false;
     }
 
     acceptance(source: DraftSource, skipCount: number, matchLength = 0): Acceptance {
@@ -200,7 +209,12 @@ export class SpeculationController {
      * interval: for layer skip each probe also costs a DP of several plain steps.
      */
     #couldPay(source: DraftSource, skipCount: number): boolean {
-        return bestDraftLength({ first: 1, next: 1 }, this.#options.maxDraftTokens, this.costs(source, skipCount)).gamma > 0;
+        return this.#probeLength(source, skipCount) > 0;
+    }
+
+    /** The draft length that would pay best if every draft were kept (0: none would). */
+    #probeLength(source: DraftSource, skipCount: number): number {
+        return bestDraftLength({ first: 1, next: 1 }, this.#options.maxDraftTokens, this.costs(source, skipCount)).gamma;
     }
 
     #probeDue(source: DraftSource, skipCount: number): boolean {
@@ -212,7 +226,11 @@ export class SpeculationController {
      * Picks the round's draft: the source with the best predicted speedup above 1, or none. When
      * nothing has been tried for a while (`probeEvery` rounds, doubling while probes keep failing;
      * the longest interval for a source that could not pay even with every draft kept), the first
-     * candidate due drafts one token anyway: estimates only move when drafts are verified.
+     * candidate due drafts anyway: estimates only move when drafts are verified. A probe is as
+     * long as the draft that would pay best if every token were kept (one token where none
+     * would): one-token probes teach only how often a first token is kept, so a pessimistic
+     * estimate of the later ones would never be corrected and long drafts never tried. After a
+     * probe kept whole the next one comes at once, until the estimate pays or a probe fails.
      */
     plan(candidates: { source: DraftSource; skipCount: number; available: number; matchLength?: number }[]): RoundPlan {
         const open = candidates.filter((candidate) => candidate.available > 0);
@@ -221,6 +239,7 @@ export class SpeculationController {
             const plan = this.planFor(source, skipCount, available, matchLength);
             if (plan.predictedSpeedup > best.predictedSpeedup) best = plan;
         }
+        this.#probing = false;
         if (best.source !== "none") {
             this.#probeInterval = this.#options.probeEvery;
             return best;
@@ -229,7 +248,9 @@ export class SpeculationController {
         const probe = open.find(({ source, skipCount }) => this.#probeDue(source, skipCount));
         if (probe) {
             this.#probeInterval = Math.min(this.#probeInterval * 2, this.#options.probeEvery * maxProbeBackoff);
-            return { source: probe.source, gamma: 1, predictedSpeedup: 1 };
+            this.#probing = true;
+            const gamma = Math.max(1, Math.min(probe.available, this.#probeLength(probe.source, probe.skipCount)));
+            return { source: probe.source, gamma, predictedSpeedup: 1 };
         }
         return best;
     }
@@ -237,12 +258,16 @@ export class SpeculationController {
     /**
      * The skip count for the next DP (auto mode). Unmeasured counts borrow the current one's
      * numbers, scaled: the rejection rate with the number of skipped layers, the draft cost with
-     * the number of layers kept.
+     * the number of layers kept. It moves only once the current count has been measured on
+     * `minDraftTokensToMove` draft tokens: before that its acceptance is mostly the prior, and
+     * scaled priors make a count that skips more layers look cheaper and barely worse, so a move
+     * (which costs a DP) would chase a guess.
      */
     chooseSkipCount(current: number): number {
         const L = this.#options.layers;
         const currentAcceptance = this.acceptance("layerSkip", current);
         const currentCost = this.draftCost(current);
+        if ((this.#layerSkip.get(current)?.observed ?? 0) < minDraftTokensToMove) return current;
         let bestCount = current;
         let bestSpeedup = -Infinity;
         for (const count of new Set([current, ...this.#options.skipCandidates])) {

@@ -100,14 +100,15 @@ describe("speculation controller", () => {
         assert.ok(plan.gamma <= 3);
     });
 
-    it("probes with one token after probeEvery rounds without speculation, backing off while probes fail", () => {
+    it("probes after probeEvery rounds without speculation, backing off while probes fail", () => {
         // a verify row costs 0.6 of a step: lookup would pay if its drafts were kept, but they are not
         const controller = measured((n) => 100 + 60 * (n - 1), 55);
         for (let i = 0; i < 20; i++) controller.recordRound("lookup", 14, 3, 0);
         const candidates = [{ source: "lookup" as const, skipCount: 14, available: 3 }];
         assert.equal(controller.plan(candidates).source, "none");
         for (let i = 0; i < options.probeEvery; i++) controller.recordRound("none", 14, 0, 0);
-        assert.deepEqual(controller.plan(candidates), { source: "lookup", gamma: 1, predictedSpeedup: 1 });
+        // as long as the proposal: with every token kept, the longest draft pays best here
+        assert.deepEqual(controller.plan(candidates), { source: "lookup", gamma: 3, predictedSpeedup: 1 });
         // the probe failed: the next one waits twice as long
         controller.recordRound("lookup", 14, 1, 0);
         for (let i = 0; i < options.probeEvery; i++) controller.recordRound("none", 14, 0, 0);
@@ -126,6 +127,41 @@ describe("speculation controller", () => {
         for (let i = 0; i < options.probeEvery; i++) controller.recordRound("none", 14, 0, 0);
         assert.equal(controller.worthTrying("layerSkip", 14), true);
         assert.equal(controller.plan(candidates).source, "layerSkip");
+    });
+
+    it("probes with the draft length that would pay if kept, so it learns the later tokens and finds long drafts that pay", () => {
+        // a memory-bound machine: a draft token costs 0.5 of a step, a verify row 0.3; from the
+        // priors nothing pays, and a one-token draft never would (2 tokens for 1.8 steps at best)
+        const controller = measured((n) => 100 + 30 * (n - 1), 50);
+        const candidates = [{ source: "layerSkip" as const, skipCount: 14, available: 8 }];
+        assert.equal(controller.plan(candidates).source, "none");
+        for (let i = 0; i < options.probeEvery; i++) controller.recordRound("none", 14, 0, 0);
+        const probe = controller.plan(candidates);
+        assert.equal(probe.source, "layerSkip");
+        assert.ok(probe.gamma >= 4, `a ${probe.gamma}-token probe`);
+        // probes kept whole teach the later tokens too, and are followed by another at once
+        controller.recordRound("layerSkip", 14, probe.gamma, probe.gamma);
+        for (let i = 1; i < 6; i++) {
+            const next = controller.plan(candidates);
+            assert.equal(next.source, "layerSkip", `no draft after ${i} probes kept whole`);
+            controller.recordRound("layerSkip", 14, next.gamma, next.gamma);
+        }
+        assert.ok(controller.acceptance("layerSkip", 14).next > 0.95, JSON.stringify(controller.acceptance("layerSkip", 14)));
+        const plan = controller.plan(candidates);
+        assert.equal(plan.source, "layerSkip");
+        assert.ok(plan.gamma >= 2 && plan.predictedSpeedup > 1, JSON.stringify(plan));
+    });
+
+    it("auto keeps its skip count until that count is measured, instead of chasing scaled priors", () => {
+        // one verify row costs 0.24 of a step, a draft token 0.52 at 14 of 28 layers skipped. After one
+        // kept one-token draft the estimate is mostly the prior; scaled to 18 layers it predicts 1.03x
+        // against 0.99x here, a guess a DP would be spent on.
+        const controller = measured((n) => 100 + 24 * (n - 1), 52);
+        controller.recordRound("layerSkip", 14, 1, 1);
+        assert.equal(controller.chooseSkipCount(14), 14);
+        // measured (drafts kept whole): now skipping more layers is worth a DP
+        for (let i = 0; i < 8; i++) controller.recordRound("layerSkip", 14, 2, 2);
+        assert.ok(controller.chooseSkipCount(14) > 14);
     });
 
     it("auto moves to fewer skipped layers when the current count is rarely accepted", () => {
