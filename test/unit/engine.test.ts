@@ -128,25 +128,6 @@ describe("engine: plain completion on generated fixtures", function () {
         }
     });
 
-    it("stops generating at the stop rule that ends the suggestion (single line)", async () => {
-        // Find a prefix whose greedy continuation on the prefix-only fixture has a line break.
-        const prompts = ["function main() {\n", "const a = 1;\n", "// notes\n", "class A {\n", "let x = [\n"];
-        let found: { prefix: string; firstLine: string; total: number } | undefined;
-        for (const prefix of prompts) {
-            const free = await prefixOnly.complete({ prefix, suffix: "", maxTokens: 200, maxLines: 1000 });
-            const newline = free.text.indexOf("\n");
-            if (newline >= 0 && free.text.length > newline + 1) {
-                found = { prefix, firstLine: free.text.slice(0, newline + 1), total: free.generatedTokens };
-                break;
-            }
-        }
-        assert.ok(found, "no fixture continuation contains a line break followed by more text");
-        const single = await prefixOnly.complete({ prefix: found.prefix, suffix: "", maxTokens: 200, maxLines: 1000, singleLine: true });
-        assert.equal(single.stopReason, "singleLine");
-        assert.ok(single.text.startsWith(found.firstLine), "same text up to the line break");
-        assert.ok(single.generatedTokens < found.total, `stopped early: ${single.generatedTokens} of ${found.total} tokens`);
-    });
-
     it("cancels mid-generation and the next request equals a fresh one", async () => {
         const request = { prompt: "function main() {\n", maxTokens: 40 };
         const reference = await fim.generate(request);
