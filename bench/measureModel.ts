@@ -1,7 +1,8 @@
 // One model through every decoding mode on the same prompts, same sequence, same run: plain
 // greedy first (the baseline and the reference output), then each speculative mode, prompt by
 // prompt so that machine drift hits every mode alike.
-import type { Llama, LlamaContextSequence } from "node-llama-cpp";
+import { availableParallelism } from "node:os";
+import type { Llama, LlamaContextSequence, LlamaModel } from "node-llama-cpp";
 import { decodingContextOptions, plainDecoder, type Decoder } from "../src/engine/decoding.ts";
 import { buildPrompt, type Prompt } from "../src/engine/promptLayout.ts";
 import { defaultSpeculationSettings, type SpeculationMode, type SpeculationSettings } from "../src/engine/protocol.ts";
@@ -14,6 +15,7 @@ import { idealBound, timedDecode } from "./timedDecode.ts";
 import { timedPlainRun, type PlainRun } from "./plainRun.ts";
 import { startStockPlain, type StockPlain } from "./stockPlain.ts";
 import { median } from "../src/engine/median.ts";
+import { measureThreadPlan, setContextThreads, type ThreadPlan } from "../src/engine/threadPlan.ts";
 
 /** `ngramMod`: llama.cpp's ngram-mod drafter in the `lookup` mode's place, verified by the same loop (the peer). */
 export type BenchMode = "static" | "clasp" | "lookup" | "ngramMod" | "hybrid" | "auto";
@@ -54,8 +56,17 @@ export interface ModelResult {
     modes: { plain: PlainResult; stockPlain?: PlainResult } & Partial<Record<BenchMode, ModeResult>>;
     /** The faster plain decoding by tokens/s: every speedup is against it. */
     bestPlain: PlainMode;
+    /**
+     * With a thread plan: plain decoding at the plan's other thread counts, each on a context of its
+     * own, through node-llama-cpp as `plain` (raw decodes can rank counts differently). When one of
+     * them is faster than `plain` and `stockPlain`, `bestPlainThreads` names it and speedups are against it.
+     */
+    plainAtThreads?: Record<number, PlainResult>;
+    bestPlainThreads?: number;
     /** Modes that could not run here, with the reason. */
-    skipped: Partial<Record<BenchMode | "stockPlain", string>>;
+    skipped: Partial<Record<BenchMode | "stockPlain" | "threadPlan", string>>;
+    /** With `threadPlan`: the per-phase costs measured on this model, and the counts the speculative modes used. */
+    threadPlan?: ThreadPlan;
     prompts: number;
     generatedTokens: number;
     /** Only when asked for (real models): `clasp` at each skip ratio. */
@@ -76,6 +87,11 @@ export interface MeasureOptions {
     stockPlain?: boolean;
     /** Only these speculative modes (default: every one this model can run); plain and stockPlain always run. */
     modes?: readonly BenchMode[];
+    /**
+     * Measure the thread plan (src/engine/threadPlan.ts) on this model and run the speculative modes
+     * with it, each phase at its fastest count; plain decoding runs at every count (see planThreads).
+     */
+    threadPlan?: boolean;
 }
 
 const nativeModes: BenchMode[] = ["static", "clasp", "hybrid"];
@@ -121,13 +137,18 @@ function summarizePlain(tally: PlainTally): PlainResult {
 export async function measureModel(llama: Llama, modelPath: string, name: string, options: MeasureOptions): Promise<ModelResult> {
     const model = await llama.loadModel({ modelPath });
     const contextSize = Math.min(model.trainContextSize, 2048);
-    const context = await model.createContext({ ...decodingContextOptions, contextSize, threads: options.threads, sequences: 1 });
+    const budget = { maxTokens: Math.max(32, contextSize - options.maxTokens - 16), suffixShare: 0.25 };
+    const prompts = options.prompts.map((p) => buildPrompt(model, { prefix: p.prefix, suffix: p.suffix, extraContext: p.extraContext }, budget));
+    const planned = options.threadPlan ? await planThreads(model, contextSize, prompts[0]!, options) : undefined;
+    const plan = planned && "plan" in planned ? planned.plan : undefined;
+    // plain decoding, the baseline, runs one-token steps at the fastest measured count
+    const threads = plan?.threads.plain ?? options.threads;
+    const context = await model.createContext({ ...decodingContextOptions, contextSize, threads, sequences: 1 });
     let stock: StockPlain | undefined;
+    const otherPlains: { threads: number; context: import("node-llama-cpp").LlamaContext; sequence: LlamaContextSequence; tally: PlainTally }[] = [];
     try {
         const sequence = context.getSequence();
         const layers = model.fileInsights.totalLayers - 1;
-        const budget = { maxTokens: Math.max(32, contextSize - options.maxTokens - 16), suffixShare: 0.25 };
-        const prompts = options.prompts.map((p) => buildPrompt(model, { prefix: p.prefix, suffix: p.suffix, extraContext: p.extraContext }, budget));
 
         let native: ClaspNative | undefined;
         let nativeUnavailable = options.nativeUnavailable;
@@ -141,41 +162,57 @@ export async function measureModel(llama: Llama, modelPath: string, name: string
         const modes = benchModes.filter((mode) => (native || !nativeModes.includes(mode)) && (options.modes?.includes(mode) ?? true));
         const skipped: ModelResult["skipped"] = {};
         if (!native) for (const mode of nativeModes) if (options.modes?.includes(mode) ?? true) skipped[mode] = nativeUnavailable ?? "no native primitives";
+        if (planned && "notMeasured" in planned) skipped.threadPlan = planned.notMeasured;
 
-        const run = (decoder: Decoder, prompt: Prompt) => timedDecode(sequence, decoder, prompt, options.maxTokens);
+        const run = (decoder: Decoder, prompt: Prompt) => {
+            if (plan) setContextThreads(context, threads, decoder === plainDecoder ? threads : plan.threads.verify);
+            return timedDecode(sequence, decoder, prompt, options.maxTokens);
+        };
         if (options.stockPlain ?? true) {
             try {
-                stock = await startStockPlain(modelPath, { contextSize, threads: options.threads });
+                stock = await startStockPlain(modelPath, { contextSize, threads });
             } catch (error) {
                 skipped.stockPlain = (error as Error).message;
             }
         }
 
+        const otherCounts = plan ? plan.costs.map((cost) => cost.threads).filter((count) => count !== threads) : [];
+        for (const count of otherCounts) {
+            const other = await model.createContext({ ...decodingContextOptions, contextSize, threads: count, sequences: 1 });
+            otherPlains.push({ threads: count, context: other, sequence: other.getSequence(), tally: newPlainTally() });
+            await timedPlainRun(otherPlains.at(-1)!.sequence, prompts[0]!, options.maxTokens); // its warm-up
+        }
         // Warm-up (not counted); with native code it also picks the static skip set once, from the first prompt.
         await run(plainDecoder, prompts[0]!);
         let staticMask: Uint8Array | undefined;
         if (native && modes.includes("static")) {
-            const chooser = createSpeculativeDecoder(settingsFor("clasp"), { native });
+            const chooser = createSpeculativeDecoder(settingsFor("clasp"), { native, threadPlan: plan });
             await run(chooser, prompts[0]!);
             staticMask = chooser.skipMask ?? undefined;
         }
         const decoders = new Map<BenchMode, SpeculativeDecoder>(modes.map((mode) => [mode,
-            mode === "static" ? createSpeculativeDecoder(settingsFor("clasp"), { native, staticMask })
-            : mode === "ngramMod" ? createSpeculativeDecoder(settingsFor("lookup"), { copyDrafter: ngramModCopyDrafter() })
-            : createSpeculativeDecoder(settingsFor(mode), { native: mode === "lookup" ? undefined : native })]));
-        const sweeper = options.skipRatioSweep && native ? skipRatioSweeper(native) : undefined;
+            mode === "static" ? createSpeculativeDecoder(settingsFor("clasp"), { native, staticMask, threadPlan: plan })
+            : mode === "ngramMod" ? createSpeculativeDecoder(settingsFor("lookup"), { copyDrafter: ngramModCopyDrafter(), threadPlan: plan })
+            : createSpeculativeDecoder(settingsFor(mode), { native: mode === "lookup" ? undefined : native, threadPlan: plan })]));
+        const sweeper = options.skipRatioSweep && native ? skipRatioSweeper(native, plan) : undefined;
 
         if (stock) await stock.run(prompts[0]!, options.maxTokens); // its warm-up
         const plain = newPlainTally();
         const stockPlain = newPlainTally();
         const tallies = new Map<BenchMode, Tally>(modes.map((mode) => [mode, newTally()]));
         for (const [i, prompt] of prompts.entries()) {
+            if (plan) setContextThreads(context, threads, threads);
             const reference = await timedPlainRun(sequence, prompt, options.maxTokens);
             addPlainRun(plain, reference);
             if (stock) {
                 const stockRun = await stock.run(prompt, options.maxTokens);
                 addPlainRun(stockPlain, stockRun);
                 if (stockRun.tokens.join() !== reference.tokens.join()) stockPlain.lossless = false;
+            }
+            for (const other of otherPlains) {
+                const otherRun = await timedPlainRun(other.sequence, prompt, options.maxTokens);
+                addPlainRun(other.tally, otherRun);
+                if (otherRun.tokens.join() !== reference.tokens.join()) other.tally.lossless = false;
             }
             for (const mode of modes) {
                 const result = await run(decoders.get(mode)!, prompt);
@@ -192,9 +229,17 @@ export async function measureModel(llama: Llama, modelPath: string, name: string
         const plainModes: ModelResult["modes"] = { plain: summarizePlain(plain) };
         if (stock) plainModes.stockPlain = { ...summarizePlain(stockPlain), sameTokensAsPlain: stockPlain.lossless };
         const bestPlain: PlainMode = plainModes.stockPlain && plainModes.stockPlain.tokensPerSecond > plainModes.plain.tokensPerSecond ? "stockPlain" : "plain";
-        const best = bestPlain === "stockPlain" ? stockPlain : plain;
+        let best = bestPlain === "stockPlain" ? stockPlain : plain;
+        let bestPlainThreads: number | undefined;
+        for (const other of otherPlains) {
+            if (other.tally.tokens / other.tally.ms > best.tokens / best.ms) [best, bestPlainThreads] = [other.tally, other.threads];
+        }
         const plainRate = (best.tokens * 1000) / best.ms;
-        const result: ModelResult = { name, layers, modes: plainModes, bestPlain, skipped, prompts: prompts.length, generatedTokens: plain.tokens };
+        const result: ModelResult = { name, layers, modes: plainModes, bestPlain, skipped, prompts: prompts.length, generatedTokens: plain.tokens, threadPlan: plan };
+        if (otherPlains.length > 0) {
+            result.plainAtThreads = Object.fromEntries(otherPlains.map((other) => [other.threads, { ...summarizePlain(other.tally), sameTokensAsPlain: other.tally.lossless }]));
+            result.bestPlainThreads = bestPlainThreads;
+        }
         const plainCpuRate = best.tokens / best.cpuMs;
         for (const mode of modes) result.modes[mode] = summarize(tallies.get(mode)!, decoders.get(mode)!, plainRate, plainCpuRate);
         if (options.skipRatioSweep)
@@ -202,8 +247,33 @@ export async function measureModel(llama: Llama, modelPath: string, name: string
         return result;
     } finally {
         stock?.close();
+        for (const other of otherPlains) await other.context.dispose();
         await context.dispose();
         await model.dispose();
+    }
+}
+
+/**
+ * Threads per phase, measured on a context of its own holding the first prompt, at every count the
+ * machine has. The main context runs at its fastest one-token count; plain decoding is also timed at
+ * the other counts, so the baseline is the fastest plain decoding whatever raw decodes said.
+ */
+async function planThreads(model: LlamaModel, contextSize: number, prompt: Prompt, options: MeasureOptions): Promise<{ plan: ThreadPlan } | { notMeasured: string }> {
+    if (options.nativeUnavailable !== undefined) return { notMeasured: options.nativeUnavailable };
+    const context = await model.createContext({ ...decodingContextOptions, contextSize, threads: options.threads, sequences: 1 });
+    try {
+        const sequence = context.getSequence();
+        let native: ClaspNative;
+        try {
+            native = options.createNative!(context, sequence);
+        } catch (error) {
+            return { notMeasured: (error as Error).message };
+        }
+        await sequence.evaluateWithoutGeneratingNewTokens(prompt.tokens);
+        const threadCounts = Array.from({ length: availableParallelism() }, (_, i) => i + 1);
+        return { plan: await measureThreadPlan(context, sequence, { native, threadCounts }) };
+    } finally {
+        await context.dispose();
     }
 }
 

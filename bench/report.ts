@@ -4,6 +4,7 @@ import { benchModes, type ModelResult, type PlainMode } from "./measureModel.ts"
 import type { RealModelResult } from "./realModel.ts";
 import type { SkipRatioSweep } from "./skipRatioSweep.ts";
 import type { QualityResult } from "./quality.ts";
+import type { ThreadPlan } from "../src/engine/threadPlan.ts";
 
 export interface Machine {
     cpu: string;
@@ -47,6 +48,8 @@ export function markdownReport(machine: Machine, models: RealModelResult[], sett
             } else if (model.skipped[mode]) lines.push(`| ${mode} | not run: ${model.skipped[mode]} | | | | | | | |`);
         }
         lines.push("", plainComparison(model), "");
+        if (model.threadPlan) lines.push(threadPlanMarkdown(model.threadPlan), "");
+        else if (model.skipped.threadPlan) lines.push(`Thread plan: not measured (${model.skipped.threadPlan}).`, "");
         if (model.skipRatioSweep) lines.push(...sweepMarkdown(model.skipRatioSweep));
         if (model.quality) lines.push(qualityMarkdown(model.quality), "");
     }
@@ -57,15 +60,19 @@ const plainModes: PlainMode[] = ["plain", "stockPlain"];
 
 /** Both plain baselines; speedups of every row are against the faster one (marked "best"). */
 function plainRows(model: ModelResult): string[] {
-    const best = model.modes[model.bestPlain]!.tokensPerSecond;
+    const best = model.bestPlainThreads !== undefined ? model.plainAtThreads![model.bestPlainThreads]!.tokensPerSecond : model.modes[model.bestPlain]!.tokensPerSecond;
     const rows = plainModes.flatMap((mode) => {
         const result = model.modes[mode];
         if (!result) return [];
-        const label = mode === model.bestPlain ? `${mode} (best plain)` : mode;
+        const label = mode === model.bestPlain && model.bestPlainThreads === undefined ? `${mode} (best plain)` : mode;
         const lossless = result.sameTokensAsPlain === false ? "✗" : "✓";
         return [`| ${label} | ${fixed(result.tokensPerSecond, 1)} | ${fixed(result.tokensPerSecond / best)} | – | – | 1.00 | – | – | ${lossless} |`];
     });
     if (model.skipped.stockPlain) rows.push(`| stockPlain | not run: ${model.skipped.stockPlain} | | | | | | | |`);
+    for (const [threads, result] of Object.entries(model.plainAtThreads ?? {})) {
+        const label = Number(threads) === model.bestPlainThreads ? `plain, ${threads} thread(s) (best plain)` : `plain, ${threads} thread(s)`;
+        rows.push(`| ${label} | ${fixed(result.tokensPerSecond, 1)} | ${fixed(result.tokensPerSecond / best)} | – | – | 1.00 | – | – | ${result.sameTokensAsPlain === false ? "✗" : "✓"} |`);
+    }
     return rows;
 }
 
@@ -77,6 +84,18 @@ function plainComparison(model: ModelResult): string {
     return `${mine}; stock: ${fixed(stockPlain.msPerToken)} ms/token, prefill ${fixed(stockPlain.prefillMsPerToken, 3)} ms/prompt token ` +
         `(medians over prompts). Patched ÷ stock speed: decode ${fixed(stockPlain.msPerToken / plain.msPerToken)}×, ` +
         `prefill ${fixed(stockPlain.prefillMsPerToken / plain.prefillMsPerToken)}×.`;
+}
+
+/** The per-phase costs at each thread count, and the counts the speculative modes ran with. */
+function threadPlanMarkdown(plan: ThreadPlan): string {
+    const costs = plan.costs.map((cost) =>
+        `${cost.threads} thread(s): token ${fixed(cost.tokenMs, 1)}, ` +
+        plan.batchSizes.map((n) => `${n} tokens ${fixed(cost.batchMs[n]!, 1)}`).join(", ") +
+        (cost.draftTokenMs !== undefined ? `, draft token ${fixed(cost.draftTokenMs, 1)}` : "") +
+        (cost.dpMs !== undefined ? `, DP ${fixed(cost.dpMs, 1)}` : ""));
+    const { plain, draft, verify, dp } = plan.threads;
+    return `Thread plan (median ms of raw decodes): ${costs.join("; ")}. Speculative modes ran one-token steps on ${plain}, ` +
+        `drafts on ${draft}, verify batches on ${verify} and the DP on ${dp} thread(s); plain and stockPlain on ${plain}, plain also on every other count (rows above).`;
 }
 
 function sweepMarkdown(sweep: SkipRatioSweep): string[] {
@@ -105,7 +124,7 @@ function qualityMarkdown(quality: QualityResult): string {
 export function jsonReport(machine: Machine, models: RealModelResult[]) {
     return {
         machine,
-        models: models.map(({ name, layers, prompts, modes, bestPlain, skipped, promptSet, skipRatioSweep, quality }) =>
-            ({ name, layers, prompts, modes, bestPlain, skipped, promptSet, skipRatioSweep, quality })),
+        models: models.map(({ name, layers, prompts, modes, bestPlain, skipped, promptSet, skipRatioSweep, quality, threadPlan, plainAtThreads, bestPlainThreads }) =>
+            ({ name, layers, prompts, modes, bestPlain, skipped, promptSet, skipRatioSweep, quality, threadPlan, plainAtThreads, bestPlainThreads })),
     };
 }

@@ -1,6 +1,7 @@
-// `npm run bench [-- --quick] [--real-only] [--json FILE] [--model PATH]... [--prompts N] [--max-tokens N] [--threads N] [--modes M,...] [--real ID]...`
+// `npm run bench [-- --quick] [--real-only] [--json FILE] [--model PATH]... [--prompts N] [--max-tokens N] [--threads N] [--modes M,...] [--real ID]... [--fixture NAME]... [--thread-plan]`
 // Every decoding mode against plain greedy decoding on the same model, machine and run, over
 // held-out prompts; prints a Markdown table and optionally writes the JSON document.
+import { availableParallelism } from "node:os";
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -34,7 +35,7 @@ const fixtureLabel = (name: string) => (name === "half-identity" ? "fixture:half
 
 const usage = "usage: npm run bench -- [--quick] [--real-only] [--json FILE] [--model PATH]... [--prompts N] [--max-tokens N] [--threads N]"
     + ` [--modes ${benchModes.join(",")}] [--real ${pinnedModels.map((model) => model.id).join("|")}]...`
-    + ` [--fixture ${Object.keys(fixtureChoices).join("|")}]...`;
+    + ` [--fixture ${Object.keys(fixtureChoices).join("|")}]... [--thread-plan]`;
 
 /** `--modes a,b`: a subset of the speculative modes (plain and stockPlain always run). */
 function modeList(value: string | undefined): BenchMode[] | undefined {
@@ -86,6 +87,8 @@ async function main(): Promise<void> {
             real: { type: "string", multiple: true, default: [] },
             // only these fixtures (and no real model unless --real names one)
             fixture: { type: "string", multiple: true, default: [] },
+            // measure threads per phase on each model and run the speculative modes with them
+            "thread-plan": { type: "boolean", default: false },
             help: { type: "boolean", default: false },
         },
     });
@@ -116,13 +119,14 @@ async function main(): Promise<void> {
     }
 
     const prompts = heldOutPrompts(promptCount);
-    const { llama, nativeUnavailable, createNative } = await loadLlama(threads);
+    // with --thread-plan a model may run at any count up to the machine's (node-llama-cpp caps a context at maxThreads)
+    const { llama, nativeUnavailable, createNative } = await loadLlama(values["thread-plan"] ? availableParallelism() : threads);
     const log = (message: string) => process.stderr.write(message + "\n");
     if (nativeUnavailable) log(`layer-skip modes unavailable: ${nativeUnavailable}`);
     const results: RealModelResult[] = [];
     for (const { name, path, real } of models) {
         log(`benchmarking ${name}`);
-        const options = { prompts, maxTokens, threads, nativeUnavailable, createNative, log, modes };
+        const options = { prompts, maxTokens, threads, nativeUnavailable, createNative, log, modes, threadPlan: values["thread-plan"]! };
         const qualityCases = modes ? 0 : quick ? 10 : 100;
         if (real) results.push(...await measureRealModel(llama, path, name, { ...options, qualityCases, repeatPrompts: promptCount }));
         else results.push(await measureModel(llama, path, name, options));

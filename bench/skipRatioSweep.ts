@@ -8,6 +8,7 @@ import { defaultSpeculationSettings } from "../src/engine/protocol.ts";
 import { skipCountFor } from "../src/engine/clasp/controller.ts";
 import { createSpeculativeDecoder } from "../src/engine/clasp/speculativeDecoder.ts";
 import type { ClaspNative } from "../src/engine/native/index.ts";
+import type { ThreadPlan } from "../src/engine/threadPlan.ts";
 import { idealBound, type TimedDecode } from "./timedDecode.ts";
 
 export const sweptSkipRatios = [0.2, 0.3, 0.4, 0.5, 0.6] as const;
@@ -44,9 +45,9 @@ export interface SkipRatioSweeper {
  * One `clasp` decoder per ratio on `native`'s sequence. The mode comparison calls `measure` in its
  * prompt loop, so the sweep shares its prompts, its prefill and its plain reference.
  */
-export function skipRatioSweeper(native: ClaspNative): SkipRatioSweeper {
+export function skipRatioSweeper(native: ClaspNative, threadPlan?: ThreadPlan): SkipRatioSweeper {
     const decoders = sweptSkipRatios.map((skipRatio) =>
-        createSpeculativeDecoder({ ...defaultSpeculationSettings, mode: "clasp", skipRatio }, { native }));
+        createSpeculativeDecoder({ ...defaultSpeculationSettings, mode: "clasp", skipRatio }, { native, threadPlan }));
     const tallies = decoders.map(() => ({ tokens: 0, ms: 0, lossless: true }));
     return {
         async measure(run, prompt, reference) {
