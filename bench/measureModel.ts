@@ -1,7 +1,6 @@
 // One model through every decoding mode on the same prompts, same sequence, same run: plain
 // greedy first (the baseline and the reference output), then each speculative mode, prompt by
 // prompt so that machine drift hits every mode alike.
-import { availableParallelism } from "node:os";
 import type { Llama, LlamaContextSequence, LlamaModel } from "node-llama-cpp";
 import { decodingContextOptions, plainDecoder, type Decoder } from "../src/engine/decoding.ts";
 import { buildPrompt, type Prompt } from "../src/engine/promptLayout.ts";
@@ -13,7 +12,7 @@ import type { HeldOutPrompt } from "./heldOutPrompts.ts";
 import { skipRatioSweeper, type SkipRatioSweep } from "./skipRatioSweep.ts";
 import { idealBound, timedDecode } from "./timedDecode.ts";
 import { timedPlainRun, type PlainRun } from "./plainRun.ts";
-import { startStockPlain, type StockPlain } from "./stockPlain.ts";
+import { startStockPlain } from "./stockPlain.ts";
 import { median } from "../src/engine/median.ts";
 import { measureThreadPlan, setContextThreads, type ThreadPlan } from "../src/engine/threadPlan.ts";
 
@@ -44,7 +43,7 @@ export interface PlainResult {
     prefillTokensPerSecond: number;
     /** Median over prompts of prefill ms per prompt token. */
     prefillMsPerToken: number;
-    /** stockPlain only: every output equals patched plain's. */
+    /** Every baseline but patched plain at the main thread count: every output equals that one's. */
     sameTokensAsPlain?: boolean;
 }
 
@@ -57,11 +56,11 @@ export interface ModelResult {
     /** The faster plain decoding by tokens/s: every speedup is against it. */
     bestPlain: PlainMode;
     /**
-     * With a thread plan: plain decoding at the plan's other thread counts, each on a context of its
-     * own, through node-llama-cpp as `plain` (raw decodes can rank counts differently). When one of
-     * them is faster than `plain` and `stockPlain`, `bestPlainThreads` names it and speedups are against it.
+     * With a thread plan: `plain` and `stockPlain` at the plan's other thread counts too, each on a
+     * context (or process) of its own (raw decodes can rank counts differently from node-llama-cpp's
+     * path), and the thread count of the best plain decoding, which every speedup is against.
      */
-    plainAtThreads?: Record<number, PlainResult>;
+    plainAtThreads?: Record<number, { plain: PlainResult; stockPlain?: PlainResult }>;
     bestPlainThreads?: number;
     /** Modes that could not run here, with the reason. */
     skipped: Partial<Record<BenchMode | "stockPlain" | "threadPlan", string>>;
@@ -144,8 +143,8 @@ export async function measureModel(llama: Llama, modelPath: string, name: string
     // plain decoding, the baseline, runs one-token steps at the fastest measured count
     const threads = plan?.threads.plain ?? options.threads;
     const context = await model.createContext({ ...decodingContextOptions, contextSize, threads, sequences: 1 });
-    let stock: StockPlain | undefined;
-    const otherPlains: { threads: number; context: import("node-llama-cpp").LlamaContext; sequence: LlamaContextSequence; tally: PlainTally }[] = [];
+    // every plain decoding the speedups may be against: patched and stock, at each thread count measured
+    const baselines: Baseline[] = [];
     try {
         const sequence = context.getSequence();
         const layers = model.fileInsights.totalLayers - 1;
@@ -168,22 +167,28 @@ export async function measureModel(llama: Llama, modelPath: string, name: string
             if (plan) setContextThreads(context, threads, decoder === plainDecoder ? threads : plan.threads.verify);
             return timedDecode(sequence, decoder, prompt, options.maxTokens);
         };
-        if (options.stockPlain ?? true) {
+        const counts = [threads, ...(plan?.costs.map((cost) => cost.threads).filter((count) => count !== threads) ?? [])];
+        for (const count of counts) {
+            const own = count === threads ? { context, sequence } : await plainContext(model, contextSize, count);
+            baselines.push({
+                mode: "plain", threads: count, tally: newPlainTally(),
+                run(prompt) {
+                    if (plan) setContextThreads(own.context, count, count);
+                    return timedPlainRun(own.sequence, prompt, options.maxTokens);
+                },
+                close: () => (own.context === context ? undefined : own.context.dispose()),
+            });
+            if (!(options.stockPlain ?? true)) continue;
             try {
-                stock = await startStockPlain(modelPath, { contextSize, threads });
+                const stock = await startStockPlain(modelPath, { contextSize, threads: count });
+                baselines.push({ mode: "stockPlain", threads: count, tally: newPlainTally(), run: (prompt) => stock.run(prompt, options.maxTokens), close: () => stock.close() });
             } catch (error) {
                 skipped.stockPlain = (error as Error).message;
             }
         }
+        for (const baseline of baselines) await baseline.run(prompts[0]!); // warm-up, not counted
 
-        const otherCounts = plan ? plan.costs.map((cost) => cost.threads).filter((count) => count !== threads) : [];
-        for (const count of otherCounts) {
-            const other = await model.createContext({ ...decodingContextOptions, contextSize, threads: count, sequences: 1 });
-            otherPlains.push({ threads: count, context: other, sequence: other.getSequence(), tally: newPlainTally() });
-            await timedPlainRun(otherPlains.at(-1)!.sequence, prompts[0]!, options.maxTokens); // its warm-up
-        }
-        // Warm-up (not counted); with native code it also picks the static skip set once, from the first prompt.
-        await run(plainDecoder, prompts[0]!);
+        // `static` picks its skip set once, from the first prompt (not counted).
         let staticMask: Uint8Array | undefined;
         if (native && modes.includes("static")) {
             const chooser = createSpeculativeDecoder(settingsFor("clasp"), { native, threadPlan: plan });
@@ -196,23 +201,15 @@ export async function measureModel(llama: Llama, modelPath: string, name: string
             : createSpeculativeDecoder(settingsFor(mode), { native: mode === "lookup" ? undefined : native, threadPlan: plan })]));
         const sweeper = options.skipRatioSweep && native ? skipRatioSweeper(native, plan) : undefined;
 
-        if (stock) await stock.run(prompts[0]!, options.maxTokens); // its warm-up
-        const plain = newPlainTally();
-        const stockPlain = newPlainTally();
         const tallies = new Map<BenchMode, Tally>(modes.map((mode) => [mode, newTally()]));
         for (const [i, prompt] of prompts.entries()) {
-            if (plan) setContextThreads(context, threads, threads);
-            const reference = await timedPlainRun(sequence, prompt, options.maxTokens);
-            addPlainRun(plain, reference);
-            if (stock) {
-                const stockRun = await stock.run(prompt, options.maxTokens);
-                addPlainRun(stockPlain, stockRun);
-                if (stockRun.tokens.join() !== reference.tokens.join()) stockPlain.lossless = false;
-            }
-            for (const other of otherPlains) {
-                const otherRun = await timedPlainRun(other.sequence, prompt, options.maxTokens);
-                addPlainRun(other.tally, otherRun);
-                if (otherRun.tokens.join() !== reference.tokens.join()) other.tally.lossless = false;
+            // the first baseline, patched plain at the main count, gives the reference output
+            let reference: PlainRun | undefined;
+            for (const baseline of baselines) {
+                const plainRun = await baseline.run(prompt);
+                addPlainRun(baseline.tally, plainRun);
+                reference ??= plainRun;
+                if (plainRun.tokens.join() !== reference.tokens.join()) baseline.tally.lossless = false;
             }
             for (const mode of modes) {
                 const result = await run(decoders.get(mode)!, prompt);
@@ -220,25 +217,31 @@ export async function measureModel(llama: Llama, modelPath: string, name: string
                 tally.tokens += result.tokens.length;
                 tally.ms += result.ms;
                 tally.cpuMs += result.cpuMs;
-                if (result.tokens.join() !== reference.tokens.join()) tally.lossless = false;
+                if (result.tokens.join() !== reference!.tokens.join()) tally.lossless = false;
             }
-            await sweeper?.measure(run, prompt, reference.tokens);
+            await sweeper?.measure(run, prompt, reference!.tokens);
             options.log(`  ${name}: prompt ${i + 1}/${prompts.length} (${options.prompts[i]!.file})`);
         }
 
-        const plainModes: ModelResult["modes"] = { plain: summarizePlain(plain) };
-        if (stock) plainModes.stockPlain = { ...summarizePlain(stockPlain), sameTokensAsPlain: stockPlain.lossless };
-        const bestPlain: PlainMode = plainModes.stockPlain && plainModes.stockPlain.tokensPerSecond > plainModes.plain.tokensPerSecond ? "stockPlain" : "plain";
-        let best = bestPlain === "stockPlain" ? stockPlain : plain;
-        let bestPlainThreads: number | undefined;
-        for (const other of otherPlains) {
-            if (other.tally.tokens / other.tally.ms > best.tokens / best.ms) [best, bestPlainThreads] = [other.tally, other.threads];
-        }
-        const plainRate = (best.tokens * 1000) / best.ms;
-        const result: ModelResult = { name, layers, modes: plainModes, bestPlain, skipped, prompts: prompts.length, generatedTokens: plain.tokens, threadPlan: plan };
-        if (otherPlains.length > 0) {
-            result.plainAtThreads = Object.fromEntries(otherPlains.map((other) => [other.threads, { ...summarizePlain(other.tally), sameTokensAsPlain: other.tally.lossless }]));
-            result.bestPlainThreads = bestPlainThreads;
+        const summaryOf = (baseline: Baseline): PlainResult =>
+            ({ ...summarizePlain(baseline.tally), ...(baseline === baselines[0] ? {} : { sameTokensAsPlain: baseline.tally.lossless }) });
+        const at = (count: number, mode: PlainMode) => baselines.find((baseline) => baseline.threads === count && baseline.mode === mode);
+        const rate = (tally: PlainTally) => tally.tokens / tally.ms;
+        const bestBaseline = baselines.reduce((best, baseline) => (rate(baseline.tally) > rate(best.tally) ? baseline : best));
+        const best = bestBaseline.tally;
+        const plainRate = 1000 * rate(best);
+        const mainStock = at(threads, "stockPlain");
+        const result: ModelResult = {
+            name, layers, skipped, prompts: prompts.length, generatedTokens: baselines[0]!.tally.tokens, threadPlan: plan,
+            modes: { plain: summaryOf(baselines[0]!), ...(mainStock ? { stockPlain: summaryOf(mainStock) } : {}) },
+            bestPlain: bestBaseline.mode,
+        };
+        if (plan) {
+            result.bestPlainThreads = bestBaseline.threads;
+            result.plainAtThreads = Object.fromEntries(counts.slice(1).map((count) => {
+                const stock = at(count, "stockPlain");
+                return [count, { plain: summaryOf(at(count, "plain")!), ...(stock ? { stockPlain: summaryOf(stock) } : {}) }];
+            }));
         }
         const plainCpuRate = best.tokens / best.cpuMs;
         for (const mode of modes) result.modes[mode] = summarize(tallies.get(mode)!, decoders.get(mode)!, plainRate, plainCpuRate);
@@ -246,8 +249,7 @@ export async function measureModel(llama: Llama, modelPath: string, name: string
             result.skipRatioSweep = sweeper?.points(plainRate) ?? { notRun: nativeUnavailable ?? "no native primitives" };
         return result;
     } finally {
-        stock?.close();
-        for (const other of otherPlains) await other.context.dispose();
+        for (const baseline of baselines) await baseline.close();
         await context.dispose();
         await model.dispose();
     }
@@ -270,11 +272,24 @@ async function planThreads(model: LlamaModel, contextSize: number, prompt: Promp
             return { notMeasured: (error as Error).message };
         }
         await sequence.evaluateWithoutGeneratingNewTokens(prompt.tokens);
-        const threadCounts = Array.from({ length: availableParallelism() }, (_, i) => i + 1);
-        return { plan: await measureThreadPlan(context, sequence, { native, threadCounts }) };
+        return { plan: await measureThreadPlan(context, sequence, { native }) };
     } finally {
         await context.dispose();
     }
+}
+
+/** One plain decoding the speedups may be against. */
+interface Baseline {
+    mode: PlainMode;
+    threads: number;
+    tally: PlainTally;
+    run(prompt: Prompt): Promise<PlainRun>;
+    close(): void | Promise<void>;
+}
+
+async function plainContext(model: LlamaModel, contextSize: number, threads: number) {
+    const context = await model.createContext({ ...decodingContextOptions, contextSize, threads, sequences: 1 });
+    return { context, sequence: context.getSequence() };
 }
 
 function summarize(tally: Tally, decoder: SpeculativeDecoder, plainRate: number, plainCpuRate: number): ModeResult {

@@ -1,6 +1,6 @@
 // Benchmark output: a Markdown table per model and the JSON document of issue 4.
 import { cpus, totalmem } from "node:os";
-import { benchModes, type ModelResult, type PlainMode } from "./measureModel.ts";
+import { benchModes, type ModelResult, type PlainMode, type PlainResult } from "./measureModel.ts";
 import type { RealModelResult } from "./realModel.ts";
 import type { SkipRatioSweep } from "./skipRatioSweep.ts";
 import type { QualityResult } from "./quality.ts";
@@ -58,21 +58,25 @@ export function markdownReport(machine: Machine, models: RealModelResult[], sett
 
 const plainModes: PlainMode[] = ["plain", "stockPlain"];
 
-/** Both plain baselines; speedups of every row are against the faster one (marked "best"). */
+/**
+ * Every plain baseline (patched and stock, and with a thread plan at each thread count); speedups of
+ * every row are against the fastest one, marked "best".
+ */
 function plainRows(model: ModelResult): string[] {
-    const best = model.bestPlainThreads !== undefined ? model.plainAtThreads![model.bestPlainThreads]!.tokensPerSecond : model.modes[model.bestPlain]!.tokensPerSecond;
-    const rows = plainModes.flatMap((mode) => {
-        const result = model.modes[mode];
+    const groups: [number | undefined, Partial<Record<PlainMode, PlainResult>>][] = [[model.plainAtThreads ? model.threadPlan?.threads.plain : undefined, model.modes]];
+    for (const [threads, results] of Object.entries(model.plainAtThreads ?? {})) groups.push([Number(threads), results]);
+    const isBest = (threads: number | undefined, mode: PlainMode) =>
+        mode === model.bestPlain && (model.bestPlainThreads === undefined || threads === model.bestPlainThreads);
+    const best = groups.flatMap(([threads, results]) => plainModes.filter((mode) => isBest(threads, mode)).map((mode) => results[mode]!))[0]!.tokensPerSecond;
+    const rows = groups.flatMap(([threads, results]) => plainModes.flatMap((mode) => {
+        const result = results[mode];
         if (!result) return [];
-        const label = mode === model.bestPlain && model.bestPlainThreads === undefined ? `${mode} (best plain)` : mode;
+        const name = threads === undefined ? mode : `${mode}, ${threads} thread(s)`;
+        const label = isBest(threads, mode) ? `${name} (best plain)` : name;
         const lossless = result.sameTokensAsPlain === false ? "✗" : "✓";
         return [`| ${label} | ${fixed(result.tokensPerSecond, 1)} | ${fixed(result.tokensPerSecond / best)} | – | – | 1.00 | – | – | ${lossless} |`];
-    });
+    }));
     if (model.skipped.stockPlain) rows.push(`| stockPlain | not run: ${model.skipped.stockPlain} | | | | | | | |`);
-    for (const [threads, result] of Object.entries(model.plainAtThreads ?? {})) {
-        const label = Number(threads) === model.bestPlainThreads ? `plain, ${threads} thread(s) (best plain)` : `plain, ${threads} thread(s)`;
-        rows.push(`| ${label} | ${fixed(result.tokensPerSecond, 1)} | ${fixed(result.tokensPerSecond / best)} | – | – | 1.00 | – | – | ${result.sameTokensAsPlain === false ? "✗" : "✓"} |`);
-    }
     return rows;
 }
 
@@ -95,7 +99,7 @@ function threadPlanMarkdown(plan: ThreadPlan): string {
         (cost.dpMs !== undefined ? `, DP ${fixed(cost.dpMs, 1)}` : ""));
     const { plain, draft, verify, dp } = plan.threads;
     return `Thread plan (median ms of raw decodes): ${costs.join("; ")}. Speculative modes ran one-token steps on ${plain}, ` +
-        `drafts on ${draft}, verify batches on ${verify} and the DP on ${dp} thread(s); plain and stockPlain on ${plain}, plain also on every other count (rows above).`;
+        `drafts on ${draft}, verify batches on ${verify} and the DP on ${dp} thread(s); plain and stockPlain on every count (rows above).`;
 }
 
 function sweepMarkdown(sweep: SkipRatioSweep): string[] {
