@@ -50,10 +50,19 @@ export function connectToService(location: ServiceLocation, hello: Omit<Hello, "
     });
 }
 
-/** rpc over the socket's frames; `early` are frames that arrived with the welcome. */
+/**
+ * rpc over the socket's frames; `early` are frames that arrived with the welcome. Frames are held
+ * until the first listener subscribes and handed over a microtask later, once the caller has
+ * subscribed the rest: a status event that rode in with the welcome (a model that finished loading
+ * just then) must not be lost, or the window waits on "loading" for ever.
+ */
 function frameChannel(socket: Socket, reader: FrameReader, early: Message[]): Channel {
     const listeners = new Set<(message: Message) => void>();
-    const deliver = (message: Message) => { for (const listener of listeners) listener(message); };
+    let held: Message[] | undefined = [...early];
+    const deliver = (message: Message) => {
+        if (held) held.push(message);
+        else for (const listener of listeners) listener(message);
+    };
     socket.on("data", (chunk: Buffer) => {
         try {
             for (const frame of reader.push(chunk)) deliver(frame as Message);
@@ -62,11 +71,15 @@ function frameChannel(socket: Socket, reader: FrameReader, early: Message[]): Ch
             socket.destroy();
         }
     });
-    if (early.length > 0) queueMicrotask(() => early.forEach(deliver));
     return {
         send: (message) => { if (!socket.destroyed) socket.write(encodeFrame(message)); },
         onMessage: (listener) => {
             listeners.add(listener);
+            if (held) {
+                const frames = held;
+                held = undefined;
+                queueMicrotask(() => frames.forEach(deliver));
+            }
             return () => listeners.delete(listener);
         },
     };
