@@ -2,7 +2,7 @@
 // greedy first (the baseline and the reference output), then each speculative mode, prompt by
 // prompt so that machine drift hits every mode alike.
 import type { Llama, LlamaContextSequence, LlamaModel } from "node-llama-cpp";
-import { decodingContextOptions, plainDecoder, type Decoder } from "../src/engine/decoding.ts";
+import { decodingContextOptions, type Decoder } from "../src/engine/decoding.ts";
 import { buildPrompt, type Prompt } from "../src/engine/promptLayout.ts";
 import { defaultSpeculationSettings, type SpeculationMode, type SpeculationSettings } from "../src/engine/protocol.ts";
 import { createSpeculativeDecoder, type SpeculativeDecoder } from "../src/engine/clasp/speculativeDecoder.ts";
@@ -163,8 +163,9 @@ export async function measureModel(llama: Llama, modelPath: string, name: string
         if (!native) for (const mode of nativeModes) if (options.modes?.includes(mode) ?? true) skipped[mode] = nativeUnavailable ?? "no native primitives";
         if (planned && "notMeasured" in planned) skipped.threadPlan = planned.notMeasured;
 
+        // the speculative modes (plain baselines run through `baselines` below): verify batches at the plan's count
         const run = (decoder: Decoder, prompt: Prompt) => {
-            if (plan) setContextThreads(context, threads, decoder === plainDecoder ? threads : plan.threads.verify);
+            if (plan) setContextThreads(context, threads, plan.threads.verify);
             return timedDecode(sequence, decoder, prompt, options.maxTokens);
         };
         const counts = [threads, ...(plan?.costs.map((cost) => cost.threads).filter((count) => count !== threads) ?? [])];
