@@ -109,7 +109,9 @@ describe("shared engine: windows on one engine process", function () {
         await load(a);
         await load(b);
         const firstPid = a.pid!;
-        const inFlightA = a.request("generate", { prompt: "function main() {\n", maxTokens: 100_000 });
+        // Sampled, not greedy: greedy decoding of this fixture ends (end of generation) after 59 tokens, about
+        // 80 ms, which raced the 100 ms below (npm test failed once so). Seed 7 ran 455 tokens, 330 ms, here.
+        const inFlightA = a.request("generate", { prompt: "function main() {\n", maxTokens: 100_000, temperature: 1, seed: 7 });
         const inFlightB = b.request("complete", { prefix: "const a = ", suffix: "", maxTokens: 100_000, timeoutMs: 60_000 });
         const bothStarting = Promise.all([waitForState(a, "starting"), waitForState(b, "starting")]);
         await new Promise((resolve) => setTimeout(resolve, 100));
