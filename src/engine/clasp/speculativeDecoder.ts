@@ -5,7 +5,7 @@
 // times plain decoding for the live speedup. Every mode emits exactly what plain decoding emits;
 // only the number of model calls changes.
 import type { LlamaContextSequence, Token } from "node-llama-cpp";
-import type { DecodeEnd, DecodeInput, DecodeOutcome, Decoder } from "../decoding.ts";
+import { batchInvariantRows, type DecodeEnd, type DecodeInput, type DecodeOutcome, type Decoder } from "../decoding.ts";
 import type { SpeculationMode, SpeculationSettings, SpeculationStats } from "../protocol.ts";
 import type { ThreadPlan } from "../threadPlan.ts";
 import { seededUniform } from "./acceptance.ts";
@@ -262,8 +262,11 @@ function seedController(policy: ModePolicy, plan: ThreadPlan): void {
 
 function validateSettings(settings: SpeculationSettings): void {
     if (!modes.includes(settings.mode)) throw new Error(`unknown speculation mode "${settings.mode}" (expected one of ${modes.join(", ")})`);
-    if (!(Number.isInteger(settings.maxDraftTokens) && settings.maxDraftTokens >= 1 && settings.maxDraftTokens <= 64))
-        throw new Error(`maxDraftTokens must be an integer within 1..64, got ${settings.maxDraftTokens}`);
+    // a verify batch is the pending token and the drafts: beyond batchInvariantRows rows it would run
+    // the batched kernels and stop being bit for bit a run of one-token steps
+    const maxDrafts = batchInvariantRows - 1;
+    if (!(Number.isInteger(settings.maxDraftTokens) && settings.maxDraftTokens >= 1 && settings.maxDraftTokens <= maxDrafts))
+        throw new Error(`maxDraftTokens must be an integer within 1..${maxDrafts}, got ${settings.maxDraftTokens}`);
     if (!(settings.minConfidence >= 0 && settings.minConfidence <= 1))
         throw new Error(`minConfidence must be within 0..1, got ${settings.minConfidence}`);
     if (!(Number.isInteger(settings.updateInterval) && settings.updateInterval >= 1))

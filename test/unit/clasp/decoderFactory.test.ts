@@ -46,6 +46,9 @@ describe("CLaSp decoder factory on the stock binary", function () {
             const factory = createClaspDecoderFactory();
             assert.throws(() => factory(open, { ...defaultSpeculationSettings, mode: "fast" as never }), /unknown speculation mode "fast"/);
             assert.throws(() => factory(open, { ...defaultSpeculationSettings, maxDraftTokens: 0 }), /maxDraftTokens/);
+            // 64 drafts make a 65-row verify, past the rows that run the one-token kernels
+            assert.throws(() => factory(open, { ...defaultSpeculationSettings, maxDraftTokens: 64 }), /maxDraftTokens must be an integer within 1\.\.63/);
+            assert.doesNotThrow(() => factory(open, { ...defaultSpeculationSettings, maxDraftTokens: 63 }));
             assert.throws(() => factory(open, { ...defaultSpeculationSettings, skipRatio: 2 }), /skipRatio/);
         } finally {
             await open.dispose();
