@@ -17,7 +17,7 @@ import type { LlamaModel, Token } from "node-llama-cpp";
 import { requireCachedModel } from "../../src/models/pinnedModels.ts";
 import { ensureFixture, fixturePresets, type FixtureSpec } from "../../src/fixtures/index.ts";
 import { decodingContextOptions } from "../../src/engine/decoding.ts";
-import { distributions, patchedLlama } from "./nativeHarness.ts";
+import { distributions, patchedLlama, vocabSize } from "./nativeHarness.ts";
 
 const continuationLength = 9; // a verify batch of the pending token and 8 drafts
 const longPromptLength = 508; // so the continuation runs from cell 508 to 516
@@ -53,8 +53,7 @@ describe("native: a verify batch computes what one-token steps compute, bit for 
                     model.createContext({ ...decodingContextOptions, contextSize: 1024, sequences: 1, threads, flashAttention });
                 const [single, batch] = [await open(1), await open(2)];
                 try {
-                    const nVocab = model.fileInfo.metadata.tokenizer?.ggml?.tokens?.length ?? 0;
-                    assert.ok(nVocab > 0, "vocabulary size unknown");
+                    const nVocab = vocabSize(model);
                     const opening = "export function parse(input: string): number[] {\n    return input";
                     const prompt = longPrompt ? longTokens(model, opening) : model.tokenize(opening, false);
                     const continuation = model.tokenize(".split(\",\").map((part) => Number(part.trim()));\n}\n", false).slice(0, continuationLength) as Token[];

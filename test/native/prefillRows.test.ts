@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import type { LlamaModel, Token } from "node-llama-cpp";
 import { requireCachedModel } from "../../src/models/pinnedModels.ts";
 import { decodingContextOptions } from "../../src/engine/decoding.ts";
-import { distributions, maxAbsDiff, patchedLlama } from "./nativeHarness.ts";
+import { distributions, maxAbsDiff, patchedLlama, vocabSize } from "./nativeHarness.ts";
 
 const promptLength = 150; // one batch: 9 groups of 16 rows and a tail of 6
 const faTileRows = 64; // GGML_FA_TILE_Q and GGML_FA_TILE_KV (ggml-cpu/common.h)
@@ -24,7 +24,7 @@ describe("native: a prompt prefilled in one batch leaves what stepping through i
         const open = () => model.createContext({ ...decodingContextOptions, contextSize: 512, sequences: 1, threads: 1 });
         const [batchContext, stepContext] = [await open(), await open()];
         try {
-            const nVocab = model.fileInfo.metadata.tokenizer?.ggml?.tokens?.length ?? 0;
+            const nVocab = vocabSize(model);
             const lines = Array.from({ length: 40 }, (_, i) => `const total${i} = orders.reduce((sum, order) => sum + order.price * ${i + 2}, 0);`);
             const prompt = model.tokenize(lines.join("\n"), false).slice(0, promptLength) as Token[];
             assert.equal(prompt.length, promptLength);
