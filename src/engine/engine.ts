@@ -15,8 +15,11 @@ import { Mutex } from "./mutex.ts";
 import { SequencePool } from "./sequencePool.ts";
 import { TokenText, piecesOf, type PieceOf } from "./tokenText.ts";
 import { trailingBlanks, withoutTypedBlanks } from "./trailingBlanks.ts";
-import { ClaspBuildMissingError, loadClaspLlama, supportsLayerSkip, trimNativeHeap } from "./native/index.ts";
+import { ClaspBuildMissingError, loadClaspLlama, supportsLayerSkip, trimNativeHeap, type ClaspNative } from "./native/index.ts";
 import { createClaspDecoderFactory, nativeIfAvailable } from "./clasp/decoderFactory.ts";
+import { skipCountFor } from "./clasp/controller.ts";
+import { ThreadPlanner } from "./threadPlanner.ts";
+import { applyThreadPlan, roomForMeasurement, setContextThreads, type ThreadPlan } from "./threadPlan.ts";
 import { speculationOffReason } from "./speculationGuard.ts";
 import { fullGc } from "./fullGc.ts";
 import {
@@ -34,6 +37,8 @@ interface Loaded {
     sequenceOwners: Map<LlamaContextSequence, string>;
     info: ModelInfo;
     pieceOf: PieceOf;
+    /** Measures and holds the thread counts per phase; absent where they are fixed (see `threadPlannerFor`). */
+    threads?: ThreadPlanner;
 }
 
 const defaults = { maxTokens: 128, maxLines: 16, answerReserve: 256 };
@@ -47,6 +52,13 @@ export interface EngineOptions {
      * worth of KV memory. A shared engine keeps one per window; one caller needs one.
      */
     slots?: number;
+    /**
+     * The thread counts a CPU engine's plan chooses among when `LoadOptions.threads` is 0; default
+     * 1..`defaultThreads()`. Fewer than two: no plan, every phase at the context's count.
+     */
+    threadCounts?: number[];
+    /** Idle time after a request before the next thread count is measured; default 1 s. */
+    threadPlanIdleMs?: number;
 }
 
 export class Engine {
@@ -56,9 +68,15 @@ export class Engine {
     private readonly lock = new Mutex();
     private readonly events = new EventEmitter();
     private readonly slots: number;
+    private readonly threadCounts: number[];
+    private readonly threadPlanIdleMs: number;
+    /** Idle work (the thread measurement): its timer, and how a new call stops it. */
+    private idle?: { timer?: NodeJS.Timeout; abort: AbortController };
 
     constructor(options: EngineOptions = {}) {
         this.slots = Math.max(1, Math.floor(options.slots ?? 1));
+        this.threadCounts = options.threadCounts ?? Array.from({ length: defaultThreads() }, (_, i) => i + 1);
+        this.threadPlanIdleMs = options.threadPlanIdleMs ?? 1000;
     }
 
     /** One speculative decoder per sequence, so per slot: its rolling stats are that slot's caller's. */
@@ -77,12 +95,18 @@ export class Engine {
         return this.status;
     }
 
+    /** The thread counts per phase, once measured on the loaded model (see `scheduleThreadPlan`). */
+    getThreadPlan(): ThreadPlan | undefined {
+        return this.loaded?.threads?.plan;
+    }
+
     async load(options: LoadOptions): Promise<ModelInfo> {
+        this.stopIdleWork();
         return this.lock.run(async () => {
             await this.disposeLoaded();
             this.setStatus({ state: "loading" });
             try {
-                this.loaded = await loadModel(options, this.slots, (message) => this.log("warn", message));
+                this.loaded = await loadModel(options, this.slots, this.threadCounts, (message) => this.log("warn", message));
                 this.setStatus({ state: "ready", model: this.loaded.info });
                 this.log("info", `Loaded ${this.loaded.info.name} (${this.loaded.info.architecture}, ${this.loaded.info.layers} layers, ${this.loaded.info.backend}, FIM ${this.loaded.info.hasFim ? "yes" : "no"})`);
                 if (this.loaded.info.speculationOff) this.log("info", this.loaded.info.speculationOff);
@@ -96,6 +120,7 @@ export class Engine {
     }
 
     async unload(): Promise<void> {
+        this.stopIdleWork();
         await this.lock.run(() => this.disposeLoaded());
         this.setStatus({ state: "stopped" });
     }
@@ -107,6 +132,7 @@ export class Engine {
 
     /** `slot` names the caller whose KV-cache sequence the request reuses (a window of a shared engine). */
     complete(request: CompletionRequest, signal?: AbortSignal, slot = defaultSlot): Promise<CompletionResult> {
+        this.stopIdleWork();
         return this.lock.run(async () => {
             const loaded = this.requireLoaded();
             const maxTokens = request.maxTokens ?? defaults.maxTokens;
@@ -150,6 +176,7 @@ export class Engine {
         const output: Token[] = [];
         for (;;) {
             let paused: Promise<void> | undefined;
+            this.stopIdleWork();
             const result = await this.lock.run(async () => {
                 const loaded = this.requireLoaded();
                 // Plain continuation even on FIM models: the instruction is a prefix, not a hole.
@@ -231,7 +258,10 @@ export class Engine {
         const deadline = options.timeoutMs ? started + options.timeoutMs : Infinity;
         const mode = effectiveMode(options.mode ?? this.settings.mode, loaded.info);
         const settings = { ...this.settings, mode };
-        const decoder = this.decoderFor({ context: loaded.context, sequence }, settings);
+        const threadPlan = loaded.threads?.plan;
+        // native rounds leave their own counts behind: the prompt and plain steps run at the plan's
+        if (threadPlan) setContextThreads(loaded.context, threadPlan.threads.plain, threadPlan.threads.verify);
+        const decoder = this.decoderFor({ context: loaded.context, sequence, threadPlan }, settings);
         if (loaded.sequenceOwners.get(sequence) !== slot) {
             decoder.rolling.startNewCaller();
             loaded.sequenceOwners.set(sequence, slot);
@@ -266,6 +296,7 @@ export class Engine {
             },
         });
         this.events.emit("stats", decoder.stats(), slot);
+        this.scheduleThreadPlan(loaded, sequence, decoder.native);
         if (outcome.end === "abort" || signal?.aborted) throw cancelled();
 
         const totalMs = performance.now() - started;
@@ -285,6 +316,47 @@ export class Engine {
             },
             speculation: outcome.speculation,
         };
+    }
+
+    /**
+     * After a request, in idle time: the next thread count of the plan, measured on the sequence that
+     * request used (it holds a real prompt). Any new call stops it (`stopIdleWork`).
+     */
+    private scheduleThreadPlan(loaded: Loaded, sequence: LlamaContextSequence, native: ClaspNative | undefined): void {
+        const planner = loaded.threads;
+        if (!planner || planner.plan) return;
+        this.stopIdleWork();
+        const idle: NonNullable<Engine["idle"]> = { abort: new AbortController() };
+        this.idle = idle;
+        idle.timer = setTimeout(() => {
+            idle.timer = undefined;
+            void this.lock.run(async () => {
+                if (idle.abort.signal.aborted || this.loaded !== loaded || roomForMeasurement(sequence) !== undefined) return;
+                const layerSkip = native && { native, skipCount: skipCountFor(native.info.nLayer, this.settings.skipRatio) };
+                const plan = await planner.measureNext(loaded.context, sequence, layerSkip, idle.abort.signal);
+                if (!plan) {
+                    this.scheduleThreadPlan(loaded, sequence, native);
+                    return;
+                }
+                applyThreadPlan(loaded.context, plan);
+                const { plain, draft, verify, dp } = plan.threads;
+                this.log("info", `Threads per phase, measured on this model among ${planner.counts.join(", ")}: plain ${plain}, draft ${draft}, verify ${verify}, DP ${dp}`);
+            }).catch((error: unknown) => {
+                if (error instanceof Error && error.name === "AbortError") return; // measured again after the next request
+                // a measurement that fails once would fail again: the phases keep the context's count
+                if (loaded.threads === planner) loaded.threads = undefined;
+                this.log("warn", `Threads per phase not measured: ${error instanceof Error ? error.message : String(error)}`);
+            });
+        }, this.threadPlanIdleMs);
+        idle.timer.unref?.();
+    }
+
+    /** A new call stops idle work: a pending measurement never starts, a running one ends within one decode. */
+    private stopIdleWork(): void {
+        if (!this.idle) return;
+        if (this.idle.timer) clearTimeout(this.idle.timer);
+        this.idle.abort.abort();
+        this.idle = undefined;
     }
 
     private requireLoaded(): Loaded {
@@ -350,7 +422,8 @@ async function loadLlamaFor(gpu: NonNullable<LoadOptions["gpu"]>, options: LoadO
 /**
  * Half the cores, at most 4: ggml's spin barriers collapse when threads outnumber free cores
  * (measured here: 2 threads on a busy 2-core machine ran 2000x slower than 1), and an editor
- * always has other work running.
+ * always has other work running. Also the most threads the per-phase plan tries: a count measured
+ * fast on an idle machine is not one to run on a busy one.
  */
 function defaultThreads(): number {
     return Math.max(1, Math.min(4, Math.floor(availableParallelism() / 2)));
@@ -396,7 +469,7 @@ function cancelled(): EngineError {
     return new EngineError("Request cancelled", cancelledCode, "AbortError");
 }
 
-async function loadModel(options: LoadOptions, slots: number, warn: (message: string) => void): Promise<Loaded> {
+async function loadModel(options: LoadOptions, slots: number, threadCounts: number[], warn: (message: string) => void): Promise<Loaded> {
     const file = await inspectModelFile(options.modelPath);
     const { llama, patched, backendFallback } = await loadLlama(options, warn);
     const insights = await GgufInsights.from(file.gguf, llama);
@@ -435,7 +508,20 @@ async function loadModel(options: LoadOptions, slots: number, warn: (message: st
     };
     if (patched && !info.supportsLayerSkip)
         info.layerSkipOff = `layer skip is unavailable on this model (${nativeIfAvailable(context, all[0]!).reason}); clasp and hybrid draft by prompt lookup instead`;
-    return { llama, model, context, sequences: new SequencePool(all), sequenceOwners: new Map(), info, pieceOf: piecesOf(model) };
+    return {
+        llama, model, context, sequences: new SequencePool(all), sequenceOwners: new Map(), info, pieceOf: piecesOf(model),
+        threads: threadPlannerFor(options, info, threadCounts),
+    };
+}
+
+/**
+ * Thread counts are measured per phase only where they matter and are ours to choose: on the CPU,
+ * with the patched build (its raw decodes do the timing), when the user set no count
+ * (`clasp.threads` 0), among two or more candidate counts.
+ */
+function threadPlannerFor(options: LoadOptions, info: ModelInfo, threadCounts: number[]): ThreadPlanner | undefined {
+    if (options.threads || info.backend !== "cpu" || !info.patchedBuild || threadCounts.length < 2) return undefined;
+    return new ThreadPlanner(threadCounts);
 }
 
 /** The mode a request runs in on this model: what it asked for, less what the model cannot do. */

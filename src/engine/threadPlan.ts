@@ -53,6 +53,8 @@ export interface ThreadPlanOptions {
     dpSkip?: number;
     /** A faster count must beat a smaller one by more than this share; default 0.02. */
     tieShare?: number;
+    /** Stops the measurement between two decodes (an AbortError). */
+    signal?: AbortSignal;
 }
 
 interface ThreadBindings {
@@ -85,76 +87,110 @@ function everyOtherLayer(layers: number): Uint8Array {
 }
 
 /**
- * Measures every phase at every thread count on `sequence` (which must hold at least one token) and
- * returns the plan. The context's thread counts are restored afterwards. Run it while nothing else
- * decodes on the context.
+ * A draft mask that skips `count` layers spread evenly over the model, first and last layer kept
+ * (they are rarely skipped): what a draft of that skip count costs does not depend on which layers.
  */
-export async function measureThreadPlan(context: LlamaContext, sequence: LlamaContextSequence, options: ThreadPlanOptions = {}): Promise<ThreadPlan> {
+export function spreadSkipMask(layers: number, count: number): Uint8Array {
+    const inner = layers - 2;
+    if (!(Number.isInteger(count) && count >= 0 && count <= inner)) throw new Error(`cannot skip ${count} of the ${inner} inner layers`);
+    const mask = new Uint8Array(layers);
+    for (let k = 0; k < count; k++) mask[1 + Math.floor(((k + 0.5) * inner) / count)] = 1;
+    return mask;
+}
+
+/** A decode at the end of the sequence, removed again: why a measurement could not run there. */
+export function roomForMeasurement(sequence: LlamaContextSequence, batchSizes: number[] = defaultBatchSizes): string | undefined {
+    if (sequence.contextTokens.length === 0) return "the sequence holds no prompt yet";
+    if (sequence.nextTokenIndex + Math.max(1, ...batchSizes) >= sequence.contextSize) return "the context has no room for the measurement batches";
+    return undefined;
+}
+
+const defaultBatchSizes = [2, 5, 9];
+
+function abortIfAsked(signal: AbortSignal | undefined): void {
+    if (signal?.aborted) throw Object.assign(new Error("the thread measurement was interrupted"), { name: "AbortError" });
+}
+
+/**
+ * The costs of every phase at one thread count on `sequence` (which must hold a prompt): one decode
+ * per call, so that `signal` stops the measurement within one decode. The context's thread counts
+ * and the sequence are left as they were. Run it while nothing else decodes on the context.
+ */
+export async function measureThreadCosts(
+    context: LlamaContext, sequence: LlamaContextSequence, threads: number, options: Omit<ThreadPlanOptions, "threadCounts" | "tieShare"> = {},
+): Promise<ThreadCosts> {
     const bindings = threadBindingsOf(context);
     const ctx = nativeContextOf(context);
     const seqId = sequenceIdOf(sequence);
+    const { signal } = options;
+    const batchSizes = options.batchSizes ?? defaultBatchSizes;
+    const noRoom = roomForMeasurement(sequence, batchSizes);
+    if (noRoom) throw new Error(`cannot measure thread costs: ${noRoom}`);
     const startPos = sequence.nextTokenIndex;
-    const history = sequence.contextTokens;
-    if (history.length === 0) throw new Error("measureThreadPlan needs a sequence that holds a prompt");
-    const threadCounts = options.threadCounts ?? Array.from({ length: availableParallelism() }, (_, i) => i + 1);
-    const batchSizes = options.batchSizes ?? [2, 5, 9];
     const repeats = options.repeats ?? 5;
-    const tieShare = options.tieShare ?? 0.02;
     const native = options.native?.info.supported ? options.native : undefined;
     const mask = native ? options.draftMask ?? everyOtherLayer(native.info.nLayer) : undefined;
     const dpSkip = options.dpSkip ?? (mask ? mask.reduce((sum, bit) => sum + bit, 0) : 0);
     const maxBatch = Math.max(1, ...batchSizes);
-    if (startPos + maxBatch >= sequence.contextSize) throw new Error("the context has no room for the measurement batches");
     // tokens from the prompt itself, so the decodes see realistic inputs
-    const tail = history.slice(-maxBatch);
+    const tail = sequence.contextTokens.slice(-maxBatch);
     const probe = Uint32Array.from({ length: maxBatch }, (_, i) => tail[i % tail.length]!);
-    const timeDecode = (n: number) => withContextLock(context, async () =>
-        median(await bindings.claspTimeDecode(ctx, seqId, startPos, probe.subarray(0, n), repeats + 1).then((ms) => ms.subarray(1))));
-
-    // the DP target: x_0..x_L of one more token, captured by a decode that is removed right after
-    let hidden: Float32Array | null = null;
-    if (native && dpSkip > 0) {
-        native.setCapture(true);
-        try {
-            await sequence.evaluateWithoutGeneratingNewTokens([probe[0]! as Token]);
-            hidden = native.readHiddenStates(startPos);
-        } finally {
-            native.setCapture(false);
-            await sequence.eraseContextTokenRanges([{ start: startPos, end: sequence.nextTokenIndex }]);
+    // one untimed warm-up, then `repeats` timed decodes, each its own call
+    const timed = async (run: () => Promise<number>) => {
+        const ms: number[] = [];
+        for (let i = 0; i <= repeats; i++) {
+            abortIfAsked(signal);
+            ms.push(await run());
         }
-    }
+        return median(ms.slice(1));
+    };
+    const timeDecode = (n: number) => timed(async () =>
+        (await withContextLock(context, () => bindings.claspTimeDecode(ctx, seqId, startPos, probe.subarray(0, n), 1)))[0]!);
 
     const previous = bindings.claspGetThreads(ctx);
-    const costs: ThreadCosts[] = [];
     try {
-        for (const threads of threadCounts) {
-            bindings.claspSetThreads(ctx, threads, threads);
-            const cost: ThreadCosts = { threads, tokenMs: await timeDecode(1), batchMs: {} };
-            for (const n of batchSizes) cost.batchMs[n] = await timeDecode(n);
-            if (native && mask) {
-                native.setLayerSkip(mask);
-                try {
-                    cost.draftTokenMs = await timeDecode(1);
-                } finally {
-                    native.setLayerSkip(null);
-                }
+        // the DP target: x_0..x_L of one more token, captured by a decode that is removed right after
+        let hidden: Float32Array | null = null;
+        if (native && dpSkip > 0) {
+            native.setCapture(true);
+            try {
+                await sequence.evaluateWithoutGeneratingNewTokens([probe[0]! as Token]);
+                hidden = native.readHiddenStates(startPos);
+            } finally {
+                native.setCapture(false);
+                await sequence.eraseContextTokenRanges([{ start: startPos, end: sequence.nextTokenIndex }]);
             }
-            if (native && hidden) {
-                const runs: number[] = [];
-                for (let i = 0; i <= repeats; i++) runs.push((await native.optimize(startPos, hidden, dpSkip)).ms);
-                cost.dpMs = median(runs.slice(1));
-            }
-            costs.push(cost);
         }
+        bindings.claspSetThreads(ctx, threads, threads);
+        const cost: ThreadCosts = { threads, tokenMs: await timeDecode(1), batchMs: {} };
+        for (const n of batchSizes) cost.batchMs[n] = await timeDecode(n);
+        if (native && mask) {
+            native.setLayerSkip(mask);
+            try {
+                cost.draftTokenMs = await timeDecode(1);
+            } finally {
+                native.setLayerSkip(null);
+            }
+        }
+        if (native && hidden) {
+            const target = hidden;
+            cost.dpMs = await timed(async () => (await native.optimize(startPos, target, dpSkip)).ms);
+        }
+        return cost;
     } finally {
         bindings.claspSetThreads(ctx, previous.threads, previous.threadsBatch);
     }
+}
 
+/** The fastest count of each phase among measured costs (fewer threads when within `tieShare`). */
+export function planFromCosts(costs: ThreadCosts[], tieShare = 0.02): ThreadPlan {
+    if (costs.length === 0) throw new Error("no thread costs to plan from");
+    const batchSizes = Object.keys(costs[0]!.batchMs).map(Number);
     const choose = (ms: (cost: ThreadCosts) => number | undefined, fallback: number) => {
         const measured = costs.flatMap((cost) => { const value = ms(cost); return value === undefined ? [] : [{ threads: cost.threads, ms: value }]; });
         return measured.length > 0 ? fastestThreads(measured, tieShare) : fallback;
     };
-    const plain = choose((cost) => cost.tokenMs, threadCounts[0]!);
+    const plain = choose((cost) => cost.tokenMs, costs[0]!.threads);
     return {
         threads: {
             plain,
@@ -166,4 +202,30 @@ export async function measureThreadPlan(context: LlamaContext, sequence: LlamaCo
         batchSizes,
         costs,
     };
+}
+
+/** Measures every phase at every thread count (`measureThreadCosts` per count) and returns the plan. */
+export async function measureThreadPlan(context: LlamaContext, sequence: LlamaContextSequence, options: ThreadPlanOptions = {}): Promise<ThreadPlan> {
+    const threadCounts = options.threadCounts ?? Array.from({ length: availableParallelism() }, (_, i) => i + 1);
+    const costs: ThreadCosts[] = [];
+    for (const threads of threadCounts) costs.push(await measureThreadCosts(context, sequence, threads, options));
+    return planFromCosts(costs, options.tieShare);
+}
+
+/**
+ * Makes node-llama-cpp's own decodes follow the plan: one-token steps (plain decoding) at the plain
+ * count, batches (a prompt) at the verify count. node-llama-cpp 3.21.1 sets both llama.cpp counts to
+ * the context's ideal thread count before a decode whenever the one-token count differs from it
+ * (AddonContext::SetThreads), so the ideal count becomes the plain one; the batch count set here
+ * then survives. Native rounds set their own counts per phase (PhaseThreads).
+ */
+export function applyThreadPlan(context: LlamaContext, plan: ThreadPlan): void {
+    const internals = context as unknown as { _idealThreads: number; _minThreads: number; _freeReservedThreads(): void };
+    if (typeof internals._idealThreads !== "number" || typeof internals._freeReservedThreads !== "function")
+        throw new Error("node-llama-cpp's context has no ideal thread count to set (a version other than 3.21.1?)");
+    internals._idealThreads = plan.threads.plain;
+    internals._minThreads = Math.min(internals._minThreads, plan.threads.plain);
+    // the thread reservation is made from the ideal count: the next decode reserves again
+    internals._freeReservedThreads();
+    setContextThreads(context, plan.threads.plain, plan.threads.verify);
 }

@@ -35,6 +35,12 @@ export class PlainCalibration {
         return this.#plainStepsInWindow < calibrationSteps;
     }
 
+    /** The baseline starts again (new thread counts): plain decoding is timed in the next round already. */
+    restart(): void {
+        this.#plainStepsInWindow = 0;
+        this.#tokensInWindow = 0;
+    }
+
     /** Tokens the speculative rounds emitted (they advance the window). */
     countTokens(count: number): void {
         this.#tokensInWindow += count;

@@ -99,13 +99,13 @@ const minDraftTokensToMove = 16;
 const draftDecay = 0.9;
 
 export class SpeculationController {
-    readonly verify = new VerifyCostTable();
+    #verify = new VerifyCostTable();
     #options: ControllerOptions;
     /** One estimate per lookup match class (index: `lookupMatchClass`). */
     readonly #lookup = Array.from({ length: lookupMatchClasses.length + 1 }, () => new AcceptanceEstimate(priors.lookup));
     readonly #layerSkip = new Map<number, AcceptanceEstimate>();
     readonly #draftTime = new Map<number, { ms: number; tokens: number }>();
-    readonly #dpMs = new MovingAverage(0.3);
+    #dpMs = new MovingAverage(0.3);
     #roundsSinceSpeculation = 0;
     /**
      * Rounds to wait before the next probe: doubles after each probe that did not bring speculation
@@ -124,6 +124,18 @@ export class SpeculationController {
     /** New draft cap, DP interval or skip counts to explore from the settings; the measurements are kept. */
     reconfigure(options: Pick<ControllerOptions, "maxDraftTokens" | "updateInterval" | "skipCandidates">): void {
         this.#options = { ...this.#options, ...options };
+    }
+
+    /** Verify cost by batch size (one-token steps are batch size 1). */
+    get verify(): VerifyCostTable {
+        return this.#verify;
+    }
+
+    /** Forgets every measured cost (the thread counts changed); acceptance estimates are kept. */
+    restartCosts(): void {
+        this.#verify = new VerifyCostTable();
+        this.#draftTime.clear();
+        this.#dpMs = new MovingAverage(0.3);
     }
 
     /**

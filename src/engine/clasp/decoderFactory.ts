@@ -6,6 +6,7 @@ import type { LlamaContext, LlamaContextSequence } from "node-llama-cpp";
 import type { SpeculationSettings } from "../protocol.ts";
 import { createClaspNative, type ClaspNative } from "../native/index.ts";
 import { SpeculativeDecoder } from "./speculativeDecoder.ts";
+import type { ThreadPlan } from "../threadPlan.ts";
 
 export interface NativeAvailability {
     native?: ClaspNative;
@@ -29,13 +30,17 @@ export function nativeIfAvailable(context: LlamaContext, sequence: LlamaContextS
 
 export function createClaspDecoderFactory(options: ClaspDecoderFactoryOptions = {}) {
     const decoders = new WeakMap<LlamaContextSequence, SpeculativeDecoder>();
-    return (loaded: { context: LlamaContext; sequence: LlamaContextSequence }, settings: SpeculationSettings): SpeculativeDecoder => {
+    /** `threadPlan`: the engine's thread counts per phase, once measured (threadPlanner.ts). */
+    return (loaded: { context: LlamaContext; sequence: LlamaContextSequence; threadPlan?: ThreadPlan }, settings: SpeculationSettings): SpeculativeDecoder => {
         let decoder = decoders.get(loaded.sequence);
         if (decoder === undefined) {
             const { native, reason } = (options.createNative ?? nativeIfAvailable)(loaded.context, loaded.sequence);
-            decoder = new SpeculativeDecoder(settings, { native, nativeUnavailable: reason });
+            decoder = new SpeculativeDecoder(settings, { native, nativeUnavailable: reason, threadPlan: loaded.threadPlan });
             decoders.set(loaded.sequence, decoder);
-        } else decoder.configure(settings);
+        } else {
+            decoder.configure(settings);
+            if (loaded.threadPlan && decoder.threadPlan !== loaded.threadPlan) decoder.useThreadPlan(loaded.threadPlan);
+        }
         return decoder;
     };
 }

@@ -12,7 +12,7 @@ import { seededUniform } from "./acceptance.ts";
 import { PlainCalibration } from "./calibration.ts";
 import type { SpeculationController } from "./controller.ts";
 import { ModePolicy, type RoundPlan } from "./modePolicy.ts";
-import type { ClaspNative } from "../native/index.ts";
+import type { ClaspNative, PhaseThreads } from "../native/index.ts";
 import { PromptLookup, type CopyDrafter } from "./promptLookup.ts";
 import { nativeRounds, nodeLlamaCppRounds, type RoundDraft, type RoundOutcome, type RoundRunner } from "./rounds.ts";
 import { RequestStatsRecorder, RollingSpeculationStats } from "./stats.ts";
@@ -64,7 +64,7 @@ export class SpeculativeDecoder implements Decoder {
     #settings: SpeculationSettings;
     readonly #native?: ClaspNative;
     readonly #nativeUnavailable?: string;
-    readonly #threadPlan?: ThreadPlan;
+    #threadPlan?: ThreadPlan;
     readonly #now: () => number;
     readonly #policy: ModePolicy;
     readonly #calibration: PlainCalibration;
@@ -84,10 +84,31 @@ export class SpeculativeDecoder implements Decoder {
         this.#calibration = new PlainCalibration(this.rolling, this.#now);
         this.#policy = new ModePolicy(this.#settings, this.#native?.info.nLayer, deps.staticMask);
         if (deps.threadPlan) seedController(this.#policy, deps.threadPlan);
-        if (this.#native) {
-            const threads = deps.threadPlan?.threads;
-            this.#nativeRunner = nativeRounds(this.#native, threads && { single: threads.draft, batch: threads.verify, dp: threads.dp });
-        }
+        if (this.#native) this.#nativeRunner = nativeRounds(this.#native, phaseThreadsOf(deps.threadPlan));
+    }
+
+    /** The layer-skip primitives, when the build and the model have them. */
+    get native(): ClaspNative | undefined {
+        return this.#native;
+    }
+
+    /** The thread plan the rounds run with (absent: the context's own counts). */
+    get threadPlan(): ThreadPlan | undefined {
+        return this.#threadPlan;
+    }
+
+    /**
+     * Rounds from now on run each phase at the plan's thread count. Every cost measured so far was
+     * at other counts: the controller starts again from the plan's costs, and the live speedup from
+     * a new plain-decoding baseline (a baseline timed at the old counts would flatter or wrong it).
+     */
+    useThreadPlan(plan: ThreadPlan): void {
+        this.#threadPlan = plan;
+        this.#policy.controller.restartCosts();
+        seedController(this.#policy, plan);
+        this.rolling.restartBaseline();
+        this.#calibration.restart();
+        if (this.#native) this.#nativeRunner = nativeRounds(this.#native, phaseThreadsOf(plan));
     }
 
     get settings(): SpeculationSettings {
@@ -247,6 +268,10 @@ function roundDraft(plan: RoundPlan, minConfidence: number, mask: Uint8Array | n
 }
 
 /** The thread plan's costs, at the thread counts the rounds will use, as the controller's first estimates. */
+function phaseThreadsOf(plan: ThreadPlan | undefined): PhaseThreads | undefined {
+    return plan && { single: plan.threads.draft, batch: plan.threads.verify, dp: plan.threads.dp };
+}
+
 function seedController(policy: ModePolicy, plan: ThreadPlan): void {
     const at = (threads: number) => plan.costs.find((cost) => cost.threads === threads);
     const plain = at(plan.threads.plain), verify = at(plan.threads.verify), draft = at(plan.threads.draft), dp = at(plan.threads.dp);

@@ -128,7 +128,7 @@ interface WindowEntry extends FinishedRequest {
 
 export class RollingSpeculationStats {
     readonly #window: WindowEntry[] = [];
-    readonly #plain = new PlainDecodeTiming();
+    #plain = new PlainDecodeTiming();
     #mode: SpeculationMode;
     #requests = 0;
     #speculating = false;
@@ -182,6 +182,16 @@ export class RollingSpeculationStats {
      * is the model's on this machine, so it is kept.
      */
     startNewCaller(): void {
+        this.#window.length = 0;
+        this.#requests = 0;
+    }
+
+    /**
+     * Decoding got faster or slower for a reason of our own (new thread counts): plain decoding is
+     * timed again from scratch, and the requests decoded before compare with nothing after.
+     */
+    restartBaseline(): void {
+        this.#plain = new PlainDecodeTiming();
         this.#window.length = 0;
         this.#requests = 0;
     }

@@ -10,6 +10,7 @@ import { createSpeculativeDecoder } from "../../../src/engine/clasp/speculativeD
 import { skipSetOf } from "../../../src/engine/clasp/stats.ts";
 import { prefill } from "../../../src/engine/decoding.ts";
 import type { ClaspNative, RoundOptions } from "../../../src/engine/native/index.ts";
+import type { ThreadCosts, ThreadPlan } from "../../../src/engine/threadPlan.ts";
 import { fixturePresets } from "../../../src/fixtures/index.ts";
 import { decodePlain, decodeWith, openNativeModel, testPrompts, type TestPrompt } from "./harness.ts";
 import { assertAbortLeavesSequenceConsistent, Tripwire } from "./abortCheck.ts";
@@ -120,6 +121,38 @@ describe("layer-skip speculative decoding (CLaSp-patched build)", function () {
             }
             // if every prompt had the same best skip set, a stale one would pass unnoticed
             assert.ok(expectedMasks.size >= 2, `all prompts share the skip set ${[...expectedMasks]}`);
+        } finally {
+            await open.dispose();
+        }
+    });
+
+    it("a thread plan sets each phase's count in every round from then on, restarts the costs and the baseline, and changes no token", async () => {
+        const open = await openNativeModel("redundant");
+        try {
+            const { native, rounds } = recordingRounds(open.native);
+            const decoder = createSpeculativeDecoder(settings("clasp", { minConfidence: 0 }), { native });
+            const prompts = testPrompts(open.model, 6, 9);
+            for (const prompt of prompts.slice(0, 3)) await decodeWith(decoder, open.sequence, prompt, { maxTokens });
+            assert.ok(rounds.every((round) => round.threads === undefined), "rounds set thread counts before any plan");
+            assert.ok(decoder.stats().requests > 0);
+
+            const cost = (threads: number, ms: number): ThreadCosts => ({ threads, tokenMs: ms, batchMs: { 2: 1.5 * ms, 5: 3 * ms }, draftTokenMs: ms / 2, dpMs: 4 * ms });
+            const plan: ThreadPlan = { threads: { plain: 2, draft: 1, verify: 2, dp: 1 }, batchSizes: [2, 5], costs: [cost(1, 7), cost(2, 5)] };
+            decoder.useThreadPlan(plan);
+            assert.equal(decoder.controller.verify.stepMs, 5, "the controller's step cost is the plan's plain count's");
+            assert.equal(decoder.controller.verify.estimateMs(5), 15);
+            assert.equal(decoder.stats().requests, 0, "requests timed at the old counts still count");
+            assert.equal(decoder.stats().measuredSpeedup, null);
+            assert.equal(decoder.stats().tokensPerSecond, 0);
+
+            rounds.length = 0;
+            for (const [i, prompt] of prompts.slice(3).entries()) {
+                const plain = await decodePlain(open.sequence, prompt, maxTokens);
+                const fast = await decodeWith(decoder, open.sequence, prompt, { maxTokens });
+                assert.deepEqual(fast.tokens, plain.tokens, `prompt ${i} differs under the plan`);
+            }
+            assert.ok(rounds.length > 0);
+            for (const round of rounds) assert.deepEqual(round.threads, { single: 1, batch: 2, dp: 1 });
         } finally {
             await open.dispose();
         }
