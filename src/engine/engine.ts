@@ -19,7 +19,7 @@ import { ClaspBuildMissingError, loadClaspLlama, supportsLayerSkip, trimNativeHe
 import { createClaspDecoderFactory, nativeIfAvailable } from "./clasp/decoderFactory.ts";
 import { skipCountFor } from "./clasp/controller.ts";
 import { ThreadPlanner } from "./threadPlanner.ts";
-import { applyThreadPlan, roomForMeasurement, setContextThreads, type ThreadPlan } from "./threadPlan.ts";
+import { applyThreadPlan, roomForMeasurement, type ThreadPlan } from "./threadPlan.ts";
 import { speculationOffReason } from "./speculationGuard.ts";
 import { fullGc } from "./fullGc.ts";
 import {
@@ -258,10 +258,7 @@ export class Engine {
         const deadline = options.timeoutMs ? started + options.timeoutMs : Infinity;
         const mode = effectiveMode(options.mode ?? this.settings.mode, loaded.info);
         const settings = { ...this.settings, mode };
-        const threadPlan = loaded.threads?.plan;
-        // native rounds leave their own counts behind: the prompt and plain steps run at the plan's
-        if (threadPlan) setContextThreads(loaded.context, threadPlan.threads.plain, threadPlan.threads.verify);
-        const decoder = this.decoderFor({ context: loaded.context, sequence, threadPlan }, settings);
+        const decoder = this.decoderFor({ context: loaded.context, sequence, threadPlan: loaded.threads?.plan }, settings);
         if (loaded.sequenceOwners.get(sequence) !== slot) {
             decoder.rolling.startNewCaller();
             loaded.sequenceOwners.set(sequence, slot);

@@ -107,10 +107,6 @@ export function roomForMeasurement(sequence: LlamaContextSequence, batchSizes: n
 
 const defaultBatchSizes = [2, 5, 9];
 
-function abortIfAsked(signal: AbortSignal | undefined): void {
-    if (signal?.aborted) throw Object.assign(new Error("the thread measurement was interrupted"), { name: "AbortError" });
-}
-
 /**
  * The costs of every phase at one thread count on `sequence` (which must hold a prompt): one decode
  * per call, so that `signal` stops the measurement within one decode. The context's thread counts
@@ -139,7 +135,7 @@ export async function measureThreadCosts(
     const timed = async (run: () => Promise<number>) => {
         const ms: number[] = [];
         for (let i = 0; i <= repeats; i++) {
-            abortIfAsked(signal);
+            signal?.throwIfAborted();
             ms.push(await run());
         }
         return median(ms.slice(1));

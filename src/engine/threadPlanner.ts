@@ -22,11 +22,6 @@ export class ThreadPlanner {
         return this.#plan;
     }
 
-    /** The counts measured so far. */
-    get measured(): number[] {
-        return this.#costs.map((cost) => cost.threads);
-    }
-
     /**
      * Measures the next count on `sequence` (which must hold a prompt); returns the plan once the last
      * one is measured. `skipCount` is the DP's and the draft's (the user's skip ratio).

@@ -32,10 +32,6 @@ export async function openSession(model: LlamaModel, { exactKv = false, contextS
     return { context, sequence, native: createClaspNative(context, sequence) };
 }
 
-/**
- * Evaluates `tokens` (appended to the sequence) and returns the full next-token distribution after each
- * of them, dense over the vocabulary. Temperature 1 with no truncation, so it is the softmax of the logits.
- */
 /** The model's vocabulary size from its GGUF metadata (the length of every full distribution). */
 export function vocabSize(model: LlamaModel): number {
     const size = model.fileInfo.metadata.tokenizer?.ggml?.tokens?.length ?? 0;
@@ -43,6 +39,10 @@ export function vocabSize(model: LlamaModel): number {
     return size;
 }
 
+/**
+ * Evaluates `tokens` (appended to the sequence) and returns the full next-token distribution after each
+ * of them, dense over the vocabulary. Temperature 1 with no truncation, so it is the softmax of the logits.
+ */
 export async function distributions(sequence: LlamaContextSequence, tokens: Token[], nVocab: number): Promise<Float64Array[]> {
     const generateNext = { probabilities: true, options: { temperature: 1, topK: 0, topP: 1, minP: 0, seed: 1 } };
     const results = await sequence.controlledEvaluate(tokens.map(token => [token, { generateNext }] as const));

@@ -97,6 +97,8 @@ const maxProbeBackoff = 16;
 const minDraftTokensToMove = 16;
 /** Draft time is summed with this decay per call, so the estimate follows the recent calls. */
 const draftDecay = 0.9;
+/** Weight of the newest DP time in its moving average. */
+const dpCostWeight = 0.3;
 
 export class SpeculationController {
     #verify = new VerifyCostTable();
@@ -105,7 +107,7 @@ export class SpeculationController {
     readonly #lookup = Array.from({ length: lookupMatchClasses.length + 1 }, () => new AcceptanceEstimate(priors.lookup));
     readonly #layerSkip = new Map<number, AcceptanceEstimate>();
     readonly #draftTime = new Map<number, { ms: number; tokens: number }>();
-    #dpMs = new MovingAverage(0.3);
+    #dpMs = new MovingAverage(dpCostWeight);
     #roundsSinceSpeculation = 0;
     /**
      * Rounds to wait before the next probe: doubles after each probe that did not bring speculation
@@ -135,7 +137,7 @@ export class SpeculationController {
     restartCosts(): void {
         this.#verify = new VerifyCostTable();
         this.#draftTime.clear();
-        this.#dpMs = new MovingAverage(0.3);
+        this.#dpMs = new MovingAverage(dpCostWeight);
     }
 
     /**

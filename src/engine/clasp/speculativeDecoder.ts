@@ -267,11 +267,12 @@ function roundDraft(plan: RoundPlan, minConfidence: number, mask: Uint8Array | n
     return { kind: "none" };
 }
 
-/** The thread plan's costs, at the thread counts the rounds will use, as the controller's first estimates. */
+/** The thread counts each phase of a native round runs at (absent: the context's own). */
 function phaseThreadsOf(plan: ThreadPlan | undefined): PhaseThreads | undefined {
     return plan && { single: plan.threads.draft, batch: plan.threads.verify, dp: plan.threads.dp };
 }
 
+/** The thread plan's costs, at the thread counts the rounds will use, as the controller's first estimates. */
 function seedController(policy: ModePolicy, plan: ThreadPlan): void {
     const at = (threads: number) => plan.costs.find((cost) => cost.threads === threads);
     const plain = at(plan.threads.plain), verify = at(plan.threads.verify), draft = at(plan.threads.draft), dp = at(plan.threads.dp);
